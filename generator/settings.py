@@ -1,0 +1,94 @@
+"""Service settings, read once from the environment (prefix ``SELFINSTRUCT_``) and passed down.
+
+Algorithm knobs (temperatures, thresholds, ...) are not settings: they live in
+:mod:`generator.params` with the papers' defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from generator.errors import ConfigError
+
+ENV_PREFIX = "SELFINSTRUCT_"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SEEDS = REPO_ROOT / "seeds" / "seed_tasks.jsonl"
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    database_url: str = "sqlite:///selfinstruct.db"
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_model: str | None = None
+    llm_api: Literal["completions", "chat"] = "completions"
+    llm_timeout_s: float = Field(default=120.0, gt=0)
+    llm_max_retries: int = Field(default=5, ge=0)
+    llm_concurrency: int = Field(default=4, ge=1)
+    llm_prompts_per_request: int = Field(default=1, ge=1, le=20)
+    llm_price_input_per_mtok: float | None = Field(default=None, ge=0)
+    llm_price_output_per_mtok: float | None = Field(default=None, ge=0)
+    embedded_threads: int | None = Field(default=None, ge=1)
+    embedded_ctx: int = Field(default=2048, ge=512)
+    embedded_startup_timeout_s: float = Field(default=180.0, gt=0)
+    broker_url: str | None = None
+    result_backend: str | None = None
+    redis_url: str | None = None
+    rate_limit_rpm: int | None = Field(default=None, ge=1)
+    rate_limit_tpm: int | None = Field(default=None, ge=1)
+    schedule_file: Path | None = None
+    seeds_path: Path = DEFAULT_SEEDS
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("llm_base_url", "broker_url", "redis_url")
+    @classmethod
+    def _url_like(cls, value: str | None) -> str | None:
+        if value is not None and value.strip() and "://" not in value:
+            raise ValueError("must be a URL such as http://host:port/v1")
+        return value or None
+
+    @property
+    def embedded(self) -> bool:
+        """True when no endpoint is configured: the CLI then starts the local llama.cpp server."""
+        return self.llm_base_url is None
+
+    @property
+    def api_key(self) -> str:
+        """The key for the endpoint: ``SELFINSTRUCT_LLM_API_KEY``, else ``OPENAI_API_KEY``, else a dummy."""
+        return self.llm_api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
+
+    @property
+    def rate_limit_redis_url(self) -> str | None:
+        """Where fleet-wide rate limits are shared: ``redis_url``, else a redis broker's URL."""
+        if self.redis_url:
+            return self.redis_url
+        if self.broker_url and self.broker_url.startswith("redis"):
+            return self.broker_url
+        return None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings once; any invalid value raises one ConfigError naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            value = os.environ.get(ENV_PREFIX + field.upper(), err.get("input"))
+            problems.append(f"{ENV_PREFIX}{field.upper()}={value!r}: {err['msg']}")
+        raise ConfigError("invalid setting " + "; ".join(problems)) from None
