@@ -98,6 +98,9 @@ class LLMCall:
     latency_s: float = 0.0
     error: str | None = None
     attempts: int = 1
+    # True when ``error`` is transient (429/5xx/timeout/garbage after all retries): retrying later may
+    # succeed. False on success and for permanent rejections (400/401/403/404...).
+    transient: bool = False
 
 
 @dataclass(frozen=True, slots=True)
