@@ -8,12 +8,24 @@ settings of the released code); Lu et al., 2023 (InsTag) and Cao et al., 2023
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 BLACKLIST: tuple[str, ...] = (
     # §2.2 "Filtering and Postprocessing": keywords a text-only model cannot act on.
-    "image", "images", "graph", "graphs", "picture", "pictures", "file", "files",
-    "map", "maps", "draw", "plot", "go to",
+    "image",
+    "images",
+    "graph",
+    "graphs",
+    "picture",
+    "pictures",
+    "file",
+    "files",
+    "map",
+    "maps",
+    "draw",
+    "plot",
+    "go to",
 )
 
 
@@ -40,8 +52,12 @@ class GenerationParams:
     max_list_items: int = 16
     instruction_decoding: Decoding = field(
         default_factory=lambda: Decoding(
-            temperature=0.7, top_p=0.5, max_tokens=1024, presence_penalty=2.0,
-            frequency_penalty=0.0, stop=("\n\n", "\n16", "16.", "16 ."),
+            temperature=0.7,
+            top_p=0.5,
+            max_tokens=1024,
+            presence_penalty=2.0,
+            frequency_penalty=0.0,
+            stop=("\n\n", "\n16", "16.", "16 ."),
         )
     )
     # §2.2 "Filtering": keep instructions with more than 3 and at most 150 words.
@@ -70,3 +86,24 @@ class GenerationParams:
             raise ValueError("rouge_threshold must be in (0, 1]")
         if self.seed_instructions_per_prompt < 1 or self.machine_instructions_per_prompt < 0:
             raise ValueError("in-context counts must be >= 1 seed and >= 0 machine")
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (tuples become lists), as stored on the pool row."""
+        data: dict[str, Any] = asdict(self)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> GenerationParams:
+        """Rebuild from :meth:`to_json` output; unknown keys are ignored, missing ones take defaults."""
+        known = {f.name for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in known:
+                continue
+            if key.endswith("_decoding") and isinstance(value, dict):
+                decoding: dict[str, Any] = {k: tuple(v) if k == "stop" else v for k, v in value.items()}
+                value = Decoding(**decoding)
+            elif isinstance(value, list):
+                value = tuple(value)
+            values[key] = value
+        return cls(**values)

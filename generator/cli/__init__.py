@@ -1,0 +1,1 @@
+"""The ``selfinstruct`` command line (typer + rich)."""

@@ -1,0 +1,292 @@
+"""Repository functions over the pool database.
+
+Every function takes a ``session`` and never commits: the caller owns the transaction,
+so a stage's writes land all together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
+
+from generator import records
+from generator.db.models import Candidate, Instance, LLMRequest, Pool, Rejection, Round, Task, utcnow
+from generator.errors import NotFoundError
+from generator.params import GenerationParams
+
+# Task statuses, in the order a machine task moves through them.
+PENDING_CLASSIFICATION = "pending_classification"
+PENDING_INSTANCES = "pending_instances"
+COMPLETE = "complete"
+NO_INSTANCES = "no_instances"
+LIVE_STATUSES = (PENDING_CLASSIFICATION, PENDING_INSTANCES, COMPLETE)
+
+
+# First key of the two-int advisory lock, so pool locks never collide with other applications' locks.
+POOL_LOCK_NAMESPACE = 0x5E1F
+
+
+def lock_pool(session: Session, pool_id: int) -> None:
+    """Serialize the writers of a pool's tasks (admission, seed loading) until the transaction ends.
+
+    On PostgreSQL this is a transaction-scoped advisory lock on the pool (re-entrant within a
+    transaction). Everything that inserts tasks takes it first, so task ids grow in commit order
+    and a holder that reads the pool after taking it sees every task committed before. SQLite
+    needs nothing here: it admits one writer at a time (and the fleet requires PostgreSQL).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:ns, :pool)"), {"ns": POOL_LOCK_NAMESPACE, "pool": pool_id}
+        )
+
+
+def instruction_hash(text: str) -> str:
+    """The key that makes an instruction unique within a pool (exact text, SHA-256)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def get_pool(session: Session, name: str) -> Pool:
+    """The pool called ``name``; NotFoundError when there is none."""
+    pool = session.scalar(select(Pool).where(Pool.name == name))
+    if pool is None:
+        raise NotFoundError(
+            f"no pool named {name!r} (create it with `selfinstruct seeds load --pool {name}`)"
+        )
+    return pool
+
+
+def ensure_pool(session: Session, name: str, params: GenerationParams, seed_source: str = "") -> Pool:
+    """The pool called ``name``, created with ``params`` when it does not exist yet."""
+    pool = session.scalar(select(Pool).where(Pool.name == name))
+    if pool is None:
+        pool = Pool(name=name, params=params.to_json(), seed_source=seed_source)
+        session.add(pool)
+        session.flush()
+    return pool
+
+
+def add_seed_tasks(session: Session, pool: Pool, seeds: Sequence[records.SeedTask]) -> int:
+    """Add seed tasks not yet in the pool (matched by exact instruction); return how many were added."""
+    lock_pool(session, pool.id)
+    known = set(session.scalars(select(Task.instruction_hash).where(Task.pool_id == pool.id)))
+    added = 0
+    for seed in seeds:
+        key = instruction_hash(seed.instruction)
+        if key in known:
+            continue
+        known.add(key)
+        task = Task(
+            pool_id=pool.id,
+            instruction=seed.instruction,
+            instruction_hash=key,
+            origin="seed",
+            seed_id=seed.id,
+            name=seed.name,
+            is_classification=seed.is_classification,
+            status=COMPLETE,
+        )
+        task.instances = [
+            Instance(position=i, input=x.input, output=x.output) for i, x in enumerate(seed.instances)
+        ]
+        session.add(task)
+        added += 1
+    if added:
+        pool.seed_source = pool.seed_source or "seeds"
+    session.flush()
+    return added
+
+
+def pool_instructions(session: Session, pool_id: int) -> list[tuple[int, str, str]]:
+    """``(task_id, instruction, origin)`` of every pool task, in admission order (the index's order)."""
+    rows = session.execute(
+        select(Task.id, Task.instruction, Task.origin).where(Task.pool_id == pool_id).order_by(Task.id)
+    )
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def open_round(
+    session: Session,
+    pool: Pool,
+    target: int,
+    *,
+    budget_tokens: int | None = None,
+    deadline: datetime | None = None,
+    mode: str = "inprocess",
+) -> Round:
+    """Start a new round in ``pool`` aiming at ``target`` admitted, completed instructions."""
+    rnd = Round(pool_id=pool.id, target=target, budget_tokens=budget_tokens, deadline=deadline, mode=mode)
+    session.add(rnd)
+    session.flush()
+    return rnd
+
+
+def get_round(session: Session, round_id: int) -> Round:
+    """The round with ``round_id``; NotFoundError when there is none."""
+    rnd = session.get(Round, round_id)
+    if rnd is None:
+        raise NotFoundError(f"no round with id {round_id}")
+    return rnd
+
+
+def running_round(session: Session, pool_id: int, mode: str = "inprocess") -> Round | None:
+    """The oldest unfinished round of ``mode`` in the pool, if any (what an interrupted run resumes)."""
+    return session.scalar(
+        select(Round)
+        .where(Round.pool_id == pool_id, Round.status == "running", Round.mode == mode)
+        .order_by(Round.id)
+        .limit(1)
+    )
+
+
+def finish_round(
+    session: Session, rnd: Round, status: str, end_reason: str, error: str | None = None
+) -> None:
+    """Move a running round to ``status`` (completed|failed|cancelled) with why it ended."""
+    session.execute(
+        update(Round)
+        .where(Round.id == rnd.id, Round.status == "running")
+        .values(status=status, end_reason=end_reason, error=error, finished_at=utcnow())
+    )
+    session.refresh(rnd)
+
+
+def record_request(
+    session: Session,
+    pool_id: int,
+    round_id: int | None,
+    call: records.LLMCall,
+    *,
+    task_id: int | None = None,
+    cost_usd: float | None = None,
+) -> LLMRequest:
+    """Store one LLM request; several prompts in one request are stored as a JSON list."""
+    many = len(call.prompts) > 1
+    responses = [c.text for c in call.choices]
+    finishes = [c.finish_reason or "" for c in call.choices]
+    row = LLMRequest(
+        pool_id=pool_id,
+        round_id=round_id,
+        task_id=task_id,
+        stage=str(call.stage),
+        model=call.model,
+        api=call.api,
+        prompt=json.dumps(list(call.prompts)) if many else call.prompts[0],
+        response=(json.dumps(responses) if many else responses[0]) if responses else None,
+        finish_reason=",".join(finishes) if finishes else None,
+        prompt_count=len(call.prompts),
+        prompt_tokens=call.prompt_tokens,
+        completion_tokens=call.completion_tokens,
+        latency_ms=call.latency_s * 1000.0,
+        cost_usd=cost_usd,
+        attempts=call.attempts,
+        error=call.error,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def add_candidates(session: Session, rnd: Round, request_id: int, texts: Sequence[str]) -> list[Candidate]:
+    """Store parsed instructions of one response as pending candidates (idempotent per request)."""
+    existing = {
+        c.position: c for c in session.scalars(select(Candidate).where(Candidate.request_id == request_id))
+    }
+    out = []
+    for position, body in enumerate(texts):
+        cand = existing.get(position)
+        if cand is None:
+            cand = Candidate(
+                pool_id=rnd.pool_id, round_id=rnd.id, request_id=request_id, position=position, text=body
+            )
+            session.add(cand)
+        out.append(cand)
+    session.flush()
+    return out
+
+
+def pending_candidates(session: Session, round_id: int) -> list[Candidate]:
+    """Candidates of the round still waiting for admission, oldest first."""
+    return list(
+        session.scalars(
+            select(Candidate)
+            .where(Candidate.round_id == round_id, Candidate.status == "pending")
+            .order_by(Candidate.id)
+        )
+    )
+
+
+def add_rejection(
+    session: Session,
+    pool_id: int,
+    round_id: int | None,
+    rejection: records.Rejection,
+    *,
+    candidate_id: int | None = None,
+    request_id: int | None = None,
+    task_id: int | None = None,
+    nearest_task_id: int | None = None,
+) -> Rejection:
+    """Store one rejection record (reason code + detail + nearest match)."""
+    row = Rejection(
+        pool_id=pool_id,
+        round_id=round_id,
+        candidate_id=candidate_id,
+        request_id=request_id,
+        task_id=task_id,
+        stage=str(rejection.stage),
+        reason=str(rejection.reason),
+        text=rejection.text,
+        detail=rejection.detail,
+        nearest_task_id=nearest_task_id,
+        nearest_text=rejection.nearest_text,
+        nearest_score=rejection.nearest_score,
+    )
+    session.add(row)
+    return row
+
+
+def admit(
+    session: Session, cand: Candidate, *, nearest_task_id: int | None, nearest_score: float | None
+) -> Task:
+    """Turn an admitted candidate into a machine task waiting for classification."""
+    task = Task(
+        pool_id=cand.pool_id,
+        round_id=cand.round_id,
+        candidate_id=cand.id,
+        instruction=cand.text,
+        instruction_hash=instruction_hash(cand.text),
+        origin="machine",
+        status=PENDING_CLASSIFICATION,
+        nearest_task_id=nearest_task_id,
+        nearest_score=nearest_score,
+    )
+    session.add(task)
+    cand.status = "admitted"
+    session.flush()
+    return task
+
+
+def tasks_in_status(session: Session, round_id: int, status: str, limit: int | None = None) -> list[Task]:
+    """Machine tasks of a round in ``status``, oldest first."""
+    query = select(Task).where(Task.round_id == round_id, Task.status == status).order_by(Task.id)
+    return list(session.scalars(query.limit(limit) if limit else query))
+
+
+def set_classification(session: Session, task: Task, value: bool | None) -> None:
+    """Record the classification answer (None = unknown) and move the task on to instances."""
+    task.is_classification = value
+    task.classification_attempts += 1
+    task.status = PENDING_INSTANCES
+    session.flush()
+
+
+def store_instances(session: Session, task: Task, instances: Sequence[records.Instance]) -> None:
+    """Replace the task's instances with ``instances`` and close it (complete, or no_instances)."""
+    task.instances = [Instance(position=i, input=x.input, output=x.output) for i, x in enumerate(instances)]
+    task.status = COMPLETE if instances else NO_INSTANCES
+    session.flush()

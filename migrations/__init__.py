@@ -1,0 +1,1 @@
+"""Alembic migrations of the pool database (a package so they install with the library)."""
