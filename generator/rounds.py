@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from threading import Event
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from generator import steps
 from generator.admission import PoolIndex, admit_pending, retire_surplus
@@ -26,12 +27,11 @@ ProgressSink = Callable[[RoundCounts], None]
 MAX_CONSECUTIVE_FAILURES = 8
 
 
-def _live(session: object, round_id: int) -> int:
-    return int(
-        session.scalar(  # type: ignore[attr-defined]
-            select(func.count()).where(Task.round_id == round_id, Task.status.in_(repo.LIVE_STATUSES))
-        )
+def _live(session: Session, round_id: int) -> int:
+    live = session.scalar(
+        select(func.count()).where(Task.round_id == round_id, Task.status.in_(repo.LIVE_STATUSES))
     )
+    return int(live or 0)
 
 
 def round_limit_reached(rnd: Round, tokens_used: int, now: datetime) -> str | None:
@@ -45,15 +45,14 @@ def round_limit_reached(rnd: Round, tokens_used: int, now: datetime) -> str | No
     return None
 
 
-def tokens_used(session: object, round_id: int) -> int:
+def tokens_used(session: Session, round_id: int) -> int:
     """Prompt + completion tokens spent by the round so far."""
-    return int(
-        session.scalar(  # type: ignore[attr-defined]
-            select(func.coalesce(func.sum(LLMRequest.prompt_tokens + LLMRequest.completion_tokens), 0)).where(
-                LLMRequest.round_id == round_id
-            )
+    used = session.scalar(
+        select(func.sum(LLMRequest.prompt_tokens + LLMRequest.completion_tokens)).where(
+            LLMRequest.round_id == round_id
         )
     )
+    return int(used or 0)
 
 
 class RoundRunner:

@@ -222,8 +222,10 @@ def main() -> None:
     except SelfInstructError as exc:
         console.print(f"[red]error:[/] {exc}", soft_wrap=True)
         sys.exit(2)
-    except click.ClickException as exc:
-        exc.show()
+    except (click.ClickException, typer.exceptions.TyperException) as exc:
+        # Typer >= 0.2x raises the errors of the click it vendors: TyperExceptions, not click's.
+        message = str(exc)
+        getattr(exc, "show", lambda: console.print(f"[red]error:[/] {message}"))()
         sys.exit(exc.exit_code)
     except (click.Abort, KeyboardInterrupt):
         sys.exit(130)

@@ -1,0 +1,5 @@
+"""``python -m generator`` runs the ``selfinstruct`` command."""
+
+from generator.cli.app import main
+
+main()
