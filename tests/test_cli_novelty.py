@@ -195,3 +195,23 @@ def test_atomic_writers(tmp_path: Path) -> None:
         write_jsonl_atomic(target, [{"ok": 1}, {"bad": object()}])  # fails half-way through
     assert json.loads(target.read_text(encoding="utf-8")) == [{"instruction": "é"}]
     assert [p.name for p in tmp_path.iterdir()] == ["data.json"]
+
+
+def test_nearest_index_is_the_pool_file_line_even_with_blank_lines(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    app = typer.Typer()
+    register(app)
+    pool = tmp_path / "pool.txt"
+    pool.write_text("Summarize the article in two sentences.\n\nTranslate the sentence into French please.\n")
+    cands = tmp_path / "cands.txt"
+    cands.write_text("Translate the sentence into French please now.\nList three uses of copper in homes.\n"
+                     "List three uses of copper in homes today.\n")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(app, ["novelty", "check", "--pool", str(pool), "--candidates", str(cands),
+                                      "--sequential", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows[0]["nearest"]["index"] == 2
+    assert rows[1]["novel"] is True
+    assert rows[2]["nearest"]["index"] == 3

@@ -87,18 +87,28 @@ def check(
     """Check candidates against a pool: one JSON line per candidate, in input order.
 
     novel is false iff a pool item scores ROUGE-L >= threshold; nearest is then the best
-    such item: its 0-based position in the pool file (blank lines skipped), text and
-    exact score. With --sequential, novel candidates join the pool in order and take
-    the next indices, exactly as generation admits them.
+    such item: its 0-based line in the pool file, text and exact score. With --sequential,
+    novel candidates join the pool in order and take the next indices (after the pool
+    file's last line), exactly as generation admits them.
     """
-    index = NoveltyIndex(threshold, read_instructions(pool))
+    pool_records = read_records(pool)
+    index = NoveltyIndex(threshold, (r.instruction for r in pool_records))
+    first_free = pool_records[-1].line if pool_records else 0
+
+    def line_index(item: int) -> int:
+        # Pool items are numbered by file line (blank lines keep their number); admitted
+        # candidates continue after the pool file's last line.
+        if item < len(pool_records):
+            return pool_records[item].line - 1
+        return first_free + item - len(pool_records)
+
     texts = read_instructions(candidates)
     decide: Callable[[str], Verdict] = index.admit if sequential else index.check
     rows = []
     for text in texts:
         verdict = decide(text)
         near = verdict.nearest
-        nearest = None if near is None else _nearest_row(near.index, near.text, near.score)
+        nearest = None if near is None else _nearest_row(line_index(near.index), near.text, near.score)
         rows.append({"instruction": text, "novel": verdict.novel, "nearest": nearest})
     _emit(rows, output)
     novel = sum(1 for r in rows if r["novel"])

@@ -30,14 +30,23 @@ def cli_env(tmp_path: Path, server: ScriptedLLMServer | None = None) -> dict[str
     env = {k: v for k, v in os.environ.items() if not k.startswith("SELFINSTRUCT_")}
     env["SELFINSTRUCT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'pool.db'}"
     if server is not None:
-        env.update(SELFINSTRUCT_LLM_BASE_URL=server.base_url, SELFINSTRUCT_LLM_MODEL="scripted-model",
-                   SELFINSTRUCT_LLM_CONCURRENCY="2")
+        env.update(
+            SELFINSTRUCT_LLM_BASE_URL=server.base_url,
+            SELFINSTRUCT_LLM_MODEL="scripted-model",
+            SELFINSTRUCT_LLM_CONCURRENCY="2",
+        )
     return env
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "generator", *args], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "generator", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def count(db: Path, sql: str) -> int:
@@ -53,8 +62,12 @@ def test_generate_then_stats_list_and_export(tmp_path: Path, endpoint: ScriptedL
     assert stats["by_origin"] == {"seed": 175, "machine": stats["tasks"] - 175}
     assert stats["by_status"]["complete"] >= 175 + 4
     assert stats["requests"]["total"] > 0 and stats["tokens"]["total"] > 0
-    listed = [json.loads(line) for line in run(["pool", "list", "--origin", "machine", "--status", "complete",
-                                                "--json"], env, tmp_path).stdout.splitlines()]
+    listed = [
+        json.loads(line)
+        for line in run(
+            ["pool", "list", "--origin", "machine", "--status", "complete", "--json"], env, tmp_path
+        ).stdout.splitlines()
+    ]
     assert len(listed) == 4 and all(row["instances"] for row in listed)
     out = tmp_path / "alpaca.json"
     exported = run(["export", "--format", "alpaca", "--output", str(out)], env, tmp_path)
@@ -68,8 +81,13 @@ def test_a_killed_generate_resumes_and_reaches_exactly_its_target(tmp_path: Path
     with slow:
         env = cli_env(tmp_path, slow)
         db = tmp_path / "pool.db"
-        proc = subprocess.Popen([sys.executable, "-m", "generator", "generate", "-n", "12"], env=env, cwd=tmp_path,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "generator", "generate", "-n", "12"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             time.sleep(0.2)
@@ -84,15 +102,25 @@ def test_a_killed_generate_resumes_and_reaches_exactly_its_target(tmp_path: Path
         assert "resuming round 1" in again.stderr
     assert count(db, "SELECT count(*) FROM rounds") == 1
     assert count(db, "SELECT count(*) FROM tasks WHERE origin='machine' AND status='complete'") == 12
-    assert count(db, "SELECT count(*) FROM (SELECT instruction_hash FROM tasks GROUP BY 1 HAVING count(*) > 1)") == 0
+    assert (
+        count(db, "SELECT count(*) FROM (SELECT instruction_hash FROM tasks GROUP BY 1 HAVING count(*) > 1)")
+        == 0
+    )
     assert count(db, "SELECT count(*) FROM candidates WHERE status='pending'") == 0
 
 
 def test_a_bad_seed_file_names_file_line_and_field_and_loads_nothing(tmp_path: Path) -> None:
     bad = tmp_path / "seeds.jsonl"
-    good = {"id": "a", "name": "a", "instruction": "Say hello to the user politely.",
-            "instances": [{"input": "", "output": "Hello!"}], "is_classification": False}
-    bad.write_text(json.dumps(good) + "\n" + json.dumps({**good, "id": "b", "is_classification": "no"}) + "\n")
+    good = {
+        "id": "a",
+        "name": "a",
+        "instruction": "Say hello to the user politely.",
+        "instances": [{"input": "", "output": "Hello!"}],
+        "is_classification": False,
+    }
+    bad.write_text(
+        json.dumps(good) + "\n" + json.dumps({**good, "id": "b", "is_classification": "no"}) + "\n"
+    )
     env = cli_env(tmp_path)
     result = run(["seeds", "load", str(bad)], env, tmp_path)
     assert result.returncode == 2
@@ -118,3 +146,18 @@ def test_an_invalid_setting_is_named(tmp_path: Path) -> None:
 def test_an_unknown_pool_is_a_clear_error(tmp_path: Path) -> None:
     result = run(["pool", "stats", "--pool", "nope"], cli_env(tmp_path), tmp_path)
     assert result.returncode == 2 and "no pool named 'nope'" in result.stderr
+
+
+@pytest.mark.embedded
+def test_the_embedded_default_runs_a_real_round_and_exports_it(tmp_path: Path) -> None:
+    pytest.importorskip("llama_cpp", reason="install the embedded extra: pip install -e '.[embedded]'")
+    env = cli_env(tmp_path)  # no endpoint configured: the embedded llama.cpp server is started
+    done = run(["generate", "--instructions", "2", "--seed", "0"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "alpaca.json"
+    assert run(["export", "--format", "alpaca", "--output", str(out)], env, tmp_path).returncode == 0
+    rows = json.loads(out.read_text())
+    assert len({r["instruction"] for r in rows}) >= 2 and all(r["output"] for r in rows)
+    db = tmp_path / "pool.db"
+    assert count(db, "SELECT count(*) FROM llm_requests WHERE model = 'gemma-3-270m'") > 0
+    assert count(db, "SELECT count(*) FROM llm_requests WHERE completion_tokens > 0") > 0
