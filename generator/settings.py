@@ -44,7 +44,24 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     rate_limit_rpm: int | None = Field(default=None, ge=1)
     rate_limit_tpm: int | None = Field(default=None, ge=1)
-    schedule_file: Path | None = None
+    schedule_file: Path | None = Field(
+        default=None, description="Beat schedule (YAML/JSON) of rounds to start; see workers/schedule.py."
+    )
+    visibility_timeout_s: float = Field(
+        default=3600.0, gt=0,
+        description="Redis broker: seconds after which a task whose worker died unacknowledged is delivered "
+        "again; also how long a work hint stays claimed. Keep it above task_time_limit_s.",
+    )
+    task_time_limit_s: float = Field(
+        default=900.0, gt=0,
+        description="Hard time limit of one fleet task; the soft limit comes min(30 s, 10%) earlier.",
+    )
+    fleet_inflight: int = Field(
+        default=8, ge=1, description="Generate requests a fleet round keeps in flight at most."
+    )
+    fleet_tick_s: float = Field(
+        default=10.0, gt=0, description="Seconds between beat ticks that re-derive queued work from the DB."
+    )
     seeds_path: Path = DEFAULT_SEEDS
 
     @field_validator("database_url")

@@ -1,0 +1,104 @@
+"""Fleet benchmark: N workers x concurrency against a scripted endpoint with a fixed latency.
+
+Prints the achieved request rate against the endpoint-bound limit (slots / latency: every
+worker process busy in a request all the time; goal >= 90%) and the pipeline CPU per kept
+(complete) instruction: user + system time of the worker process trees (main processes and
+their pool children, read from /proc/<pid>/stat) over the measured round, divided by the
+instructions it completed (goal <= 5 ms). The endpoint (a thread in this process), PostgreSQL
+and Redis are not counted. A short warm-up round runs first and is not measured. With
+``--admit-worker`` admission and ticks run on one extra process (``-Q admit,control``) instead
+of taking turns on the LLM slots: the layout the README recommends for a fleet.
+
+Needs PostgreSQL (SELFINSTRUCT_TEST_PG, default postgres@127.0.0.1:5432) and redis-server:
+
+    .venv/bin/python bench/fleet.py --workers 2 --concurrency 4 --latency 0.3 --instructions 800
+    .venv/bin/python bench/fleet.py --admit-worker
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.fleet.harness import Fleet, fleet
+from tests.support.llm_double import ScriptedLLMServer, _Handler
+from tests.support.responders import SelfInstructResponder
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class _NoDelayHandler(_Handler):
+    """The double's handler with TCP_NODELAY: it writes headers and body separately, and with Nagle on
+    the body waits for the client's delayed ACK (~40 ms on Linux), which would add to every latency."""
+
+    disable_nagle_algorithm = True
+
+
+def cpu_seconds(f: Fleet) -> dict[int, float]:
+    """utime + stime of every process of every worker's process group, by pid."""
+    out: dict[int, float] = {}
+    for name in f.procs:
+        for pid in f.pids(name):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            out[pid] = (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=4, help="processes per worker")
+    parser.add_argument("--latency", type=float, default=0.3, help="endpoint latency per request, seconds")
+    parser.add_argument("--instructions", type=int, default=800, help="target of the measured round")
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--pool", default="prefork", help="Celery pool: prefork | threads")
+    parser.add_argument("--loglevel", default="WARNING", help="worker log level")
+    parser.add_argument("--admit-worker", action="store_true",
+                        help="run admission and ticks on one extra process, off the LLM slots")
+    a = parser.parse_args(argv)
+    slots = a.workers * a.concurrency
+    responder = SelfInstructResponder(seed=a.seed, near_duplicate_rate=0.1, blacklisted_rate=0.05)
+    server = ScriptedLLMServer(responder, latency_s=a.latency)
+    server.RequestHandlerClass = _NoDelayHandler
+    settings = {"fleet_inflight": slots, "visibility_timeout_s": 3600, "llm_max_retries": 5,
+                "fleet_tick_s": 5}
+    with tempfile.TemporaryDirectory() as tmp, server, fleet(Path(tmp), server.base_url, **settings) as f:
+        every = "generate,admit,classify,instances,control"
+        llm_queues = "generate,classify,instances" if a.admit_worker else every
+        for number in range(a.workers):
+            f.worker(f"w{number + 1}", a.concurrency, pool=a.pool, loglevel=a.loglevel, queues=llm_queues)
+        if a.admit_worker:
+            f.worker("admit", 1, pool=a.pool, loglevel=a.loglevel, queues="admit,control")
+        f.wait_ready(*f.procs)
+        f.wait_round(f.start_round(a.warmup), timeout_s=600)
+        cpu_before, received_before = cpu_seconds(f), server.requests_total
+        started = time.monotonic()
+        round_id = f.start_round(a.instructions)
+        counts = f.wait_round(round_id, timeout_s=3600)
+        wall = time.monotonic() - started
+        cpu_after, requests = cpu_seconds(f), server.requests_total - received_before
+    cpu = sum(t - cpu_before.get(pid, 0.0) for pid, t in cpu_after.items())
+    limit = slots / a.latency
+    rate = requests / wall
+    extra = " + 1 admission process" if a.admit_worker else ""
+    print(f"fleet: {a.workers} workers x {a.concurrency} {a.pool} processes = {slots} LLM slots{extra}, "
+          f"endpoint latency {a.latency * 1000:.0f} ms, round of {a.instructions} "
+          f"({counts.status}, {counts.end_reason})")
+    print(f"requests: {requests} in {wall:.1f} s = {rate:.1f} req/s; endpoint-bound limit {limit:.1f} req/s "
+          f"-> {100 * rate / limit:.1f}% (goal >= 90%)")
+    print(f"kept instructions: {counts.complete} ({counts.complete / wall:.1f}/s); worker CPU {cpu:.2f} s "
+          f"= {1000 * cpu / max(1, counts.complete):.2f} ms per kept instruction (goal <= 5 ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Fleet tests: real Celery workers on a throwaway Redis, a fresh PostgreSQL database, a scripted endpoint."""

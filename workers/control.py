@@ -1,0 +1,250 @@
+"""Round control of the fleet: start, cancel, exact admission, and the tick that re-derives work.
+
+A fleet round (``mode = "fleet"``) moves by messages: generate → admit → classify → instances,
+each task asking for the next through :class:`workers.hints.Hints` claims so that an item has
+at most one message in flight. Messages are only hints: :func:`tick` (beat, every
+``fleet_tick_s``; also called by ``selfinstruct generate`` while it follows a round) re-reads the
+round from the database, ends it when it is done, and re-sends whatever is pending, so a lost
+message (a broker restart, a killed worker) only delays the round.
+
+Exact admission: :func:`admit_round` runs :func:`generator.admission.admit_pending` in one
+PostgreSQL transaction that first takes the pool's advisory lock (``repository.lock_pool``) and
+then refreshes the process's :class:`PoolIndex` with tasks committed since it last looked.
+Every task insert happens under that lock, so admissions across all workers are serialized
+and each judges candidates against the whole pool: the pool equals the one produced by
+admitting the candidates sequentially in lock order, however many admit consumers run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from datetime import datetime
+
+import redis
+from kombu.exceptions import OperationalError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from generator.admission import admit_pending, retire_surplus
+from generator.db import repository as repo
+from generator.db.models import Pool, Round, Task
+from generator.errors import BrokerUnavailableError, RoundStateError
+from workers.context import WorkerContext
+from workers.state import OPEN_STATUSES, RoundState, load_state, task_counts
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def best_effort(what: str) -> Iterator[None]:
+    """Swallow (and log) broker/Redis trouble in follow-up messages: the next tick re-sends them."""
+    try:
+        yield
+    except (redis.RedisError, OperationalError, BrokerUnavailableError, OSError) as exc:
+        log.warning("%s failed (the next tick recovers it): %s", what, exc)
+
+
+def send(wc: WorkerContext, task: str, *args: int) -> None:
+    """Send one message (ids only) to the task's queue."""
+    wc.app.send_task(f"selfinstruct.{task}", args=list(args))
+
+
+def request(wc: WorkerContext, task: str, ident: int, *args: int) -> bool:
+    """Send ``task(*args)`` unless a message for (task, ident) is already in flight."""
+    claimed = wc.hints.claim(task, ident)
+    if claimed:
+        _send_claimed(wc, task, ident, *args)
+    return claimed
+
+
+def _send_claimed(wc: WorkerContext, task: str, ident: int, *args: int) -> None:
+    try:
+        send(wc, task, *args)
+    except BaseException:
+        wc.hints.release(task, ident)  # the next tick may try again
+        raise
+
+
+def start_round(wc: WorkerContext, pool_id: int, target: int, *, budget_tokens: int | None = None,
+                deadline: datetime | None = None) -> int:
+    """Open a fleet round in the pool and kick it off with a tick; returns the round id."""
+    with wc.sessions.begin() as session:
+        pool = session.get_one(Pool, pool_id)
+        round_id = repo.open_round(session, pool, target, budget_tokens=budget_tokens, deadline=deadline,
+                                   mode="fleet").id
+    send(wc, "tick", round_id)
+    return round_id
+
+
+def finish(sessions: sessionmaker[Session], round_id: int, status: str, reason: str,
+           error: str | None = None) -> bool:
+    """End a running round (under the pool lock, so no admission interleaves); False if it had ended."""
+    with sessions.begin() as session:
+        rnd = repo.get_round(session, round_id)
+        repo.lock_pool(session, rnd.pool_id)
+        session.refresh(rnd)
+        if rnd.status != "running":
+            return False
+        retire_surplus(session, round_id)
+        repo.finish_round(session, rnd, status, reason, error)
+    log.info("round %s %s (%s)", round_id, status, reason)
+    return True
+
+
+def cancel_round(sessions: sessionmaker[Session], round_id: int) -> None:
+    """Cancel a running round (fleet or in-process: both stop at their next look at its status).
+
+    Queued messages of the round then do nothing. RoundStateError if the round had ended.
+    """
+    with sessions() as session:
+        status = repo.get_round(session, round_id).status
+    if status != "running" or not finish(sessions, round_id, "cancelled", "cancelled"):
+        raise RoundStateError(f"round {round_id} is {status}, not running")
+
+
+def admit_round(wc: WorkerContext, round_id: int) -> list[int]:
+    """Admit the round's pending candidates exactly (see the module docstring); returns new task ids."""
+    pool_id = wc.pool_of(round_id)
+    params = wc.params(pool_id)
+    with wc.admitting:
+        try:
+            with wc.sessions.begin() as session:
+                repo.lock_pool(session, pool_id)
+                rnd = repo.get_round(session, round_id)
+                if rnd.status != "running":
+                    return []
+                live = session.scalar(
+                    select(func.count()).where(Task.round_id == round_id, Task.status.in_(repo.LIVE_STATUSES))
+                )
+                return admit_pending(session, rnd, wc.index(pool_id), params, int(live or 0)).admitted
+        except BaseException:
+            wc.drop_index(pool_id)  # it may hold tasks whose transaction rolled back
+            raise
+
+
+def topup(wc: WorkerContext, round_id: int, state: RoundState | None = None) -> int:
+    """Send generate messages until the round has as many in flight as it needs; returns how many."""
+    if state is None:
+        with wc.sessions() as session:
+            state = load_state(session, round_id)
+    if state is None or state.status != "running" or state.limit is not None:
+        return 0
+    tickets = wc.hints.take_tickets(round_id, state.generate_wanted(wc.settings.fleet_inflight))
+    for number, ticket in enumerate(tickets):
+        try:
+            send(wc, "generate", round_id, ticket)
+        except BaseException:
+            for unsent in tickets[number:]:
+                wc.hints.release_ticket(round_id, unsent)
+            raise
+    return len(tickets)
+
+
+def settle(wc: WorkerContext, round_id: int, state: RoundState) -> bool:
+    """End the round if its state says so (failing, budget/deadline, target); True if it has ended.
+
+    Each condition is stable once seen (tasks only leave the open statuses, admission stops at the
+    target, tokens and time only grow), so a slightly stale state never ends a round too early.
+    """
+    if state.status != "running":
+        return True
+    if state.failing:
+        finish(wc.sessions, round_id, "failed", "error", "the endpoint failed every recent request")
+    elif state.limit is not None:
+        finish(wc.sessions, round_id, "completed", state.limit)
+    elif state.done:
+        finish(wc.sessions, round_id, "completed", "target")
+    else:
+        return False
+    return True  # ended now, or by another process just before (finish() returned False)
+
+
+def tick(wc: WorkerContext, round_id: int) -> str:
+    """Re-derive everything the round needs from the database and send it; returns the round status."""
+    with wc.sessions() as session:
+        state = load_state(session, round_id, full=True)
+        if state is None:
+            return "missing"
+        open_tasks = session.execute(
+            select(Task.id, Task.status).where(Task.round_id == round_id, Task.status.in_(OPEN_STATUSES))
+            .order_by(Task.id)
+        ).all()
+    if settle(wc, round_id, state):
+        with wc.sessions() as session:
+            return str(repo.get_round(session, round_id).status)
+    if state.candidates.get("pending", 0):
+        request(wc, "admit", round_id, round_id)
+    for stage, status in (("classify", repo.PENDING_CLASSIFICATION), ("instances", repo.PENDING_INSTANCES)):
+        ids = [task_id for task_id, task_status in open_tasks if task_status == status]
+        for task_id, claimed in zip(ids, wc.hints.claim_many(stage, ids), strict=True):
+            if claimed:  # no message in flight for it
+                _send_claimed(wc, stage, task_id, round_id, task_id)
+    topup(wc, round_id, state)
+    return "running"
+
+
+def tick_all(wc: WorkerContext) -> dict[int, str]:
+    """Tick every running fleet round; returns their statuses after the tick."""
+    with wc.sessions() as session:
+        ids = list(session.scalars(
+            select(Round.id).where(Round.status == "running", Round.mode == "fleet").order_by(Round.id)
+        ))
+    return {round_id: tick(wc, round_id) for round_id in ids}
+
+
+def advance(wc: WorkerContext, round_id: int, *, replace: bool, readmit: bool = False) -> None:
+    """End the round if it is done (or out of budget/time); else, with ``replace``, top generation up.
+
+    ``readmit`` also asks for admission of pending candidates (admission stops at the target,
+    and a task that ended without instances makes room again).
+    """
+    with wc.sessions() as session:
+        state = load_state(session, round_id)
+    if state is None or settle(wc, round_id, state) or not replace:
+        return
+    if readmit and state.candidates.get("pending", 0):
+        request(wc, "admit", round_id, round_id)
+    topup(wc, round_id, state)
+
+
+def after_generate(wc: WorkerContext, round_id: int, ticket: int | None, produced: int) -> None:
+    """A generate message has run: free its ticket, ask for admission of what it produced (or replace it)."""
+    with best_effort("generate follow-up"):
+        if ticket is not None:
+            wc.hints.release_ticket(round_id, ticket)
+        if produced:
+            request(wc, "admit", round_id, round_id)
+        elif wc.round_status(round_id) == "running":
+            advance(wc, round_id, replace=True)  # nothing parseable came back: keep requests in flight
+
+
+def after_admit(wc: WorkerContext, round_id: int, admitted: list[int]) -> None:
+    """Ask for the classification of each admitted task, then top generation up."""
+    with best_effort("admit follow-up"):
+        for task_id in admitted:
+            request(wc, "classify", task_id, round_id, task_id)
+        advance(wc, round_id, replace=True)
+
+
+def after_classify(wc: WorkerContext, round_id: int, task_id: int) -> None:
+    """Free the claim and ask for the task's instances."""
+    with best_effort("classify follow-up"):
+        wc.hints.release("classify", task_id)
+        request(wc, "instances", task_id, round_id, task_id)
+
+
+def after_instances(wc: WorkerContext, round_id: int, task_id: int, kept: int) -> None:
+    """Free the claim; end the round if this was its last open task; replace a task left without instances."""
+    with best_effort("instances follow-up"):
+        wc.hints.release("instances", task_id)
+        if not kept:
+            advance(wc, round_id, replace=True, readmit=True)
+            return
+        with wc.sessions() as session:  # the common case needs one query: is the round done?
+            state = RoundState(round_id, "running", 0, tasks=task_counts(session, round_id))
+            target = session.scalar(select(Round.target).where(Round.id == round_id))
+        state.target = int(target or 0)
+        if state.done:
+            advance(wc, round_id, replace=False)
