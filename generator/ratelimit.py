@@ -23,6 +23,7 @@ from collections.abc import Callable
 import redis
 
 from generator.errors import BrokerUnavailableError, ConfigError
+from generator.llm import OpenAIClient, build_client
 from generator.settings import Settings
 
 KEY_PREFIX = "selfinstruct:ratelimit:"
@@ -123,3 +124,12 @@ def throttle_for(settings: Settings, base_url: str, model: str) -> RedisThrottle
     return RedisThrottle(
         client, endpoint_key(base_url, model), rpm=settings.rate_limit_rpm, tpm=settings.rate_limit_tpm
     )
+
+
+def throttled_client(settings: Settings, base_url: str | None = None, model: str | None = None) -> OpenAIClient:
+    """The LLM client for ``base_url`` (default: the configured endpoint), throttled when limits are set."""
+    plain = build_client(settings, base_url=base_url, model=model)
+    throttle = throttle_for(settings, base_url or settings.llm_base_url or "", plain.model)
+    if throttle is None:
+        return plain
+    return build_client(settings, base_url=base_url, model=plain.model, throttle=throttle)

@@ -64,11 +64,13 @@ class RoundRunner:
         progress: ProgressSink | None = None,
         stop: Event | None = None,
         poll_s: float = 0.2,
+        progress_interval_s: float = 0.25,
     ) -> None:
         self.ctx = ctx
         self.progress = progress
         self.stop = stop or Event()
         self.poll_s = poll_s
+        self.progress_interval_s = progress_interval_s
 
     def run(self, round_id: int) -> RoundCounts:
         """Run (or resume) the round until it ends; return its final counts."""
@@ -132,7 +134,7 @@ class RoundRunner:
                     except SelfInstructError as exc:
                         self._fail(round_id, str(exc))
                         self.stop.set()
-                if self.progress and time.monotonic() - last_progress > 0.25:
+                if self.progress and time.monotonic() - last_progress >= self.progress_interval_s:
                     last_progress = time.monotonic()
                     self.progress(self.counts(round_id))
         counts = self.counts(round_id)

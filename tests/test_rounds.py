@@ -69,7 +69,7 @@ def test_a_round_survives_rate_limits_server_errors_garbage_and_truncation(tmp_p
 
 def test_an_interrupted_round_resumes_without_losing_or_duplicating(tmp_path: Path) -> None:
     responder = SelfInstructResponder(seed=7)
-    with ScriptedLLMServer(responder) as server:
+    with ScriptedLLMServer(responder, latency_s=0.02) as server:
         ctx = scripted_context(sqlite_url(tmp_path), server.base_url)
         round_id = open_round(ctx.sessions, 10)
         stop = Event()
@@ -78,7 +78,7 @@ def test_an_interrupted_round_resumes_without_losing_or_duplicating(tmp_path: Pa
             if counts.admitted >= 3:
                 stop.set()
 
-        first = RoundRunner(ctx, progress=stop_midway, stop=stop).run(round_id)
+        first = RoundRunner(ctx, progress=stop_midway, stop=stop, progress_interval_s=0).run(round_id)
         assert first.status == "running" and first.complete < 10
         second = RoundRunner(ctx).run(round_id)
     assert second.status == "completed" and second.complete == 10

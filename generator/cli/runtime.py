@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from generator.db import repository as repo
 from generator.db.engine import open_database
 from generator.db.models import Pool
-from generator.llm import build_client
 from generator.params import GenerationParams
+from generator.ratelimit import throttled_client
 from generator.seeds import load_seed_tasks
 from generator.settings import Settings
 from generator.steps import StepContext
@@ -48,7 +48,7 @@ def step_context(
         from generator.embedded import EmbeddedServer
 
         with EmbeddedServer(settings) as server:
-            client = build_client(settings, base_url=server.base_url, model=server.model)
+            client = throttled_client(settings, base_url=server.base_url, model=server.model)
             yield StepContext(sessions, client, params, settings, random.Random(seed))
     else:
-        yield StepContext(sessions, build_client(settings), params, settings, random.Random(seed))
+        yield StepContext(sessions, throttled_client(settings), params, settings, random.Random(seed))
