@@ -27,7 +27,7 @@ from generator.llm import OpenAIClient, build_client
 from generator.settings import Settings
 
 KEY_PREFIX = "selfinstruct:ratelimit:"
-MAX_SLEEP_S = 5.0           # re-check at least this often (another limit holder may have given up)
+MAX_SLEEP_S = 5.0  # re-check at least this often (another limit holder may have given up)
 UNAVAILABLE_GRACE_S = 30.0  # how long Redis may be unreachable before acquire gives up (transient)
 
 # KEYS: requests key, tokens key. ARGV: burst_ms, rpm, requests, tpm, tokens (a limit of 0 = none).
@@ -74,8 +74,15 @@ class RedisThrottle:
     """
 
     def __init__(
-        self, client: redis.Redis, key: str, *, rpm: int | None, tpm: int | None, burst_s: float = 1.0,
-        unavailable_grace_s: float = UNAVAILABLE_GRACE_S, sleep: Callable[[float], None] = time.sleep,
+        self,
+        client: redis.Redis,
+        key: str,
+        *,
+        rpm: int | None,
+        tpm: int | None,
+        burst_s: float = 1.0,
+        unavailable_grace_s: float = UNAVAILABLE_GRACE_S,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if rpm is None and tpm is None:
             raise ValueError("a throttle needs rpm or tpm")
@@ -126,7 +133,9 @@ def throttle_for(settings: Settings, base_url: str, model: str) -> RedisThrottle
     )
 
 
-def throttled_client(settings: Settings, base_url: str | None = None, model: str | None = None) -> OpenAIClient:
+def throttled_client(
+    settings: Settings, base_url: str | None = None, model: str | None = None
+) -> OpenAIClient:
     """The LLM client for ``base_url`` (default: the configured endpoint), throttled when limits are set."""
     plain = build_client(settings, base_url=base_url, model=model)
     throttle = throttle_for(settings, base_url or settings.llm_base_url or "", plain.model)
