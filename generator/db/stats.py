@@ -53,6 +53,19 @@ def _as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _request_totals(session: Session, where: Any) -> Any:
+    """(requests, failed, prompt tokens, completion tokens, cost or None) of the matching requests."""
+    return session.execute(
+        select(
+            func.count(),
+            func.count(LLMRequest.error),
+            func.coalesce(func.sum(LLMRequest.prompt_tokens), 0),
+            func.coalesce(func.sum(LLMRequest.completion_tokens), 0),
+            func.sum(LLMRequest.cost_usd),
+        ).where(where)
+    ).one()
+
+
 def round_counts(session: Session, round_id: int) -> RoundCounts:
     """Counts for one round, straight from the tables (so every process sees the same numbers)."""
     rnd = session.get(Round, round_id)
@@ -70,15 +83,7 @@ def round_counts(session: Session, round_id: int) -> RoundCounts:
             .group_by(Rejection.reason)
         ).all()
     )
-    req = session.execute(
-        select(
-            func.count(),
-            func.count(LLMRequest.error),
-            func.coalesce(func.sum(LLMRequest.prompt_tokens), 0),
-            func.coalesce(func.sum(LLMRequest.completion_tokens), 0),
-            func.sum(LLMRequest.cost_usd),
-        ).where(LLMRequest.round_id == round_id)
-    ).one()
+    req = _request_totals(session, LLMRequest.round_id == round_id)
     pending = session.scalar(
         select(func.count()).where(Candidate.round_id == round_id, Candidate.status == "pending")
     )
@@ -111,15 +116,7 @@ def pool_stats(session: Session, pool: Pool) -> dict[str, Any]:
         return [tuple(r) for r in session.execute(query).all()]
 
     cls_names = {True: "yes", False: "no", None: "unknown"}
-    req = session.execute(
-        select(
-            func.count(),
-            func.count(LLMRequest.error),
-            func.coalesce(func.sum(LLMRequest.prompt_tokens), 0),
-            func.coalesce(func.sum(LLMRequest.completion_tokens), 0),
-            func.sum(LLMRequest.cost_usd),
-        ).where(LLMRequest.pool_id == pool.id)
-    ).one()
+    req = _request_totals(session, LLMRequest.pool_id == pool.id)
     by_stage = grouped(LLMRequest.stage, model=LLMRequest)
     return {
         "pool": pool.name,
