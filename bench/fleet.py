@@ -87,7 +87,10 @@ def main(argv: list[str] | None = None) -> None:
         counts = f.wait_round(round_id, timeout_s=3600)
         wall = time.monotonic() - started
         cpu_after, requests = cpu_seconds(f), server.requests_total - received_before
-    cpu = sum(t - cpu_before.get(pid, 0.0) for pid, t in cpu_after.items())
+        mains = {proc.pid for proc in f.procs.values()}
+    spent = {pid: t - cpu_before.get(pid, 0.0) for pid, t in cpu_after.items()}
+    cpu = sum(spent.values())
+    cpu_mains = sum(t for pid, t in spent.items() if pid in mains)
     limit = slots / a.latency
     rate = requests / wall
     extra = " + 1 admission process" if a.admit_worker else ""
@@ -97,7 +100,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"requests: {requests} in {wall:.1f} s = {rate:.1f} req/s; endpoint-bound limit {limit:.1f} req/s "
           f"-> {100 * rate / limit:.1f}% (goal >= 90%)")
     print(f"kept instructions: {counts.complete} ({counts.complete / wall:.1f}/s); worker CPU {cpu:.2f} s "
-          f"= {1000 * cpu / max(1, counts.complete):.2f} ms per kept instruction (goal <= 5 ms)")
+          f"= {1000 * cpu / max(1, counts.complete):.2f} ms per kept instruction (goal <= 5 ms); "
+          f"main processes {cpu_mains:.2f} s, pool processes {cpu - cpu_mains:.2f} s")
 
 
 if __name__ == "__main__":

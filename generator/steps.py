@@ -11,12 +11,15 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, func, select, update
+from sqlalchemy import CursorResult, Result, Row, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from generator import classification, instances, instructions
 from generator.db import repository as repo
-from generator.db.models import Task
+from generator.db import rows
+from generator.db.models import Instance as InstanceRow
+from generator.db.models import LLMRequest, Task
+from generator.db.models import Rejection as RejectionRow
 from generator.errors import LLMTransientError
 from generator.llm import LLMClient
 from generator.params import GenerationParams
@@ -107,17 +110,31 @@ def _next_number(prompt: str) -> int:
     return int(tail.strip().rstrip(".").strip() or 0)
 
 
+def _open_task(ctx: StepContext, task_id: int) -> Row[int, int | None, str, str, bool | None] | None:
+    """(pool_id, round_id, instruction, status, is_classification) of a task, in one Core SELECT."""
+    with ctx.sessions() as session:
+        return session.execute(
+            select(Task.pool_id, Task.round_id, Task.instruction, Task.status, Task.is_classification)
+            .where(Task.id == task_id)
+        ).first()
+
+
+def _request_row(ctx: StepContext, pool_id: int, round_id: int | None, call: LLMCall,
+                 task_id: int) -> dict[str, object]:
+    cost = cost_usd(call.prompt_tokens, call.completion_tokens, ctx.settings)
+    return rows.request_row(pool_id, round_id, call, task_id=task_id, cost_usd=cost)
+
+
 def classify(ctx: StepContext, task_id: int) -> bool | None:
     """Ask whether the task is a classification task (one retry on an unparseable answer).
 
     Stores every request; an answer that stays unparseable is stored as unknown (None) with a
     rejection, never as "No". Returns the stored value; a task not waiting for this is left alone.
     """
-    with ctx.sessions() as session:
-        task = session.get(Task, task_id)
-        if task is None or task.status != repo.PENDING_CLASSIFICATION:
-            return task.is_classification if task else None
-        pool_id, round_id, text = task.pool_id, task.round_id, task.instruction
+    task = _open_task(ctx, task_id)
+    if task is None or task.status != repo.PENDING_CLASSIFICATION:
+        return task.is_classification if task is not None else None
+    pool_id, round_id, text = task.pool_id, task.round_id, task.instruction
     prompt = classification.render_classification_prompt(text)
     calls: list[LLMCall] = []
     answer: bool | None = None
@@ -129,13 +146,13 @@ def classify(ctx: StepContext, task_id: int) -> bool | None:
         answer = classification.parse_classification_answer(call.choices[0].text if call.choices else "")
         if answer is not None:
             break
+    # Core statements, not ORM objects: this runs once per task and its ORM unit of work cost more
+    # CPU than the rest of the step.
     with ctx.sessions.begin() as session:
-        for call in calls:
-            _record(ctx, session, pool_id, round_id, call, task_id)
-        if calls[-1].error is not None and calls[-1].transient:
-            failed = calls[-1]
-        else:
-            failed = None
+        requests = [_request_row(ctx, pool_id, round_id, c, task_id) for c in calls]
+        rows.insert_rows(session, LLMRequest, requests)
+        failed = calls[-1] if calls[-1].error is not None and calls[-1].transient else None
+        if failed is None:
             won = _changed(
                 session.execute(
                     update(Task)
@@ -149,15 +166,11 @@ def classify(ctx: StepContext, task_id: int) -> bool | None:
             )
             if won and answer is None:
                 raw = " | ".join(repr(c.choices[0].text) if c.choices else repr(c.error) for c in calls)
-                repo.add_rejection(
-                    session,
-                    pool_id,
-                    round_id,
-                    Rejection(
-                        Stage.CLASSIFY, Reason.UNKNOWN_CLASS, text, f"unparseable answers: {raw}"[:2000]
-                    ),
-                    task_id=task_id,
+                rejection = Rejection(
+                    Stage.CLASSIFY, Reason.UNKNOWN_CLASS, text, f"unparseable answers: {raw}"[:2000]
                 )
+                rows.insert_rows(session, RejectionRow,
+                                 [rows.rejection_row(pool_id, round_id, rejection, task_id=task_id)])
     if failed is not None:
         _raise_if_transient(failed)
     return answer
@@ -165,23 +178,17 @@ def classify(ctx: StepContext, task_id: int) -> bool | None:
 
 def make_instances(ctx: StepContext, task_id: int) -> int:
     """Generate, parse and filter instances for a classified task; returns how many were kept."""
-    with ctx.sessions() as session:
-        task = session.get(Task, task_id)
-        if task is None or task.status != repo.PENDING_INSTANCES:
-            return 0
-        pool_id, round_id, text, is_cls = (
-            task.pool_id,
-            task.round_id,
-            task.instruction,
-            task.is_classification,
-        )
-    output_first = bool(is_cls)
+    task = _open_task(ctx, task_id)
+    if task is None or task.status != repo.PENDING_INSTANCES:
+        return 0
+    pool_id, round_id, text = task.pool_id, task.round_id, task.instruction
+    output_first = bool(task.is_classification)
     prompt = instances.render_instance_prompt(text, output_first)
     call = ctx.client.complete([prompt], ctx.params.instance_decoding, Stage.INSTANCES)
     transient_failure = call.error is not None and call.transient
+    kept: tuple[object, ...] = ()
     with ctx.sessions.begin() as session:
-        request_id = _record(ctx, session, pool_id, round_id, call, task_id)
-        kept: tuple[object, ...] = ()
+        request_id = rows.insert_request(session, _request_row(ctx, pool_id, round_id, call, task_id))
         if not transient_failure:
             choice = call.choices[0] if call.choices else None
             parsed = instances.parse_instances(
@@ -196,18 +203,18 @@ def make_instances(ctx: StepContext, task_id: int) -> int:
                 )
             )
             kept = result.instances
-            if won:
-                task = session.get(Task, task_id)
-                assert task is not None
-                session.refresh(task)
-                repo.store_instances(session, task, result.instances)
+            if won:  # the guard won: this task has no instances yet, so a plain insert is exact
+                rows.insert_rows(session, InstanceRow, [
+                    {"task_id": task_id, "position": i, "input": x.input, "output": x.output}
+                    for i, x in enumerate(result.instances)
+                ])
                 rejections = list(result.rejections)
                 if not result.instances:
                     detail = call.error or f"{len(parsed)} parsed, none kept"
                     rejections.append(Rejection(Stage.INSTANCES, Reason.NO_INSTANCES, text, detail))
-                for rejection in rejections:
-                    repo.add_rejection(
-                        session, pool_id, round_id, rejection, request_id=request_id, task_id=task_id
-                    )
+                rows.insert_rows(session, RejectionRow, [
+                    rows.rejection_row(pool_id, round_id, r, request_id=request_id, task_id=task_id)
+                    for r in rejections
+                ])
     _raise_if_transient(call)
     return len(kept)

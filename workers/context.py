@@ -8,6 +8,7 @@ that needs it. The CLI builds a context too (``round start``, ``generate`` follo
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 import threading
@@ -145,4 +146,7 @@ def current() -> WorkerContext:
             from workers.app import app
 
             _current, _pid = WorkerContext.create(load_settings(), app), os.getpid()
+            # Everything imported and built so far lives as long as the process: moving it out of
+            # the collector's generations keeps each full collection from walking it again.
+            gc.freeze()
         return _current

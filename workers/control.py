@@ -32,7 +32,7 @@ from generator.db import repository as repo
 from generator.db.models import Pool, Round, Task
 from generator.errors import BrokerUnavailableError, RoundStateError
 from workers.context import WorkerContext
-from workers.state import OPEN_STATUSES, RoundState, load_state, task_counts
+from workers.state import OPEN_STATUSES, RoundState, load_state
 
 log = logging.getLogger(__name__)
 
@@ -207,44 +207,3 @@ def advance(wc: WorkerContext, round_id: int, *, replace: bool, readmit: bool = 
     if readmit and state.candidates.get("pending", 0):
         request(wc, "admit", round_id, round_id)
     topup(wc, round_id, state)
-
-
-def after_generate(wc: WorkerContext, round_id: int, ticket: int | None, produced: int) -> None:
-    """A generate message has run: free its ticket, ask for admission of what it produced (or replace it)."""
-    with best_effort("generate follow-up"):
-        if ticket is not None:
-            wc.hints.release_ticket(round_id, ticket)
-        if produced:
-            request(wc, "admit", round_id, round_id)
-        elif wc.round_status(round_id) == "running":
-            advance(wc, round_id, replace=True)  # nothing parseable came back: keep requests in flight
-
-
-def after_admit(wc: WorkerContext, round_id: int, admitted: list[int]) -> None:
-    """Ask for the classification of each admitted task, then top generation up."""
-    with best_effort("admit follow-up"):
-        for task_id in admitted:
-            request(wc, "classify", task_id, round_id, task_id)
-        advance(wc, round_id, replace=True)
-
-
-def after_classify(wc: WorkerContext, round_id: int, task_id: int) -> None:
-    """Free the claim and ask for the task's instances."""
-    with best_effort("classify follow-up"):
-        wc.hints.release("classify", task_id)
-        request(wc, "instances", task_id, round_id, task_id)
-
-
-def after_instances(wc: WorkerContext, round_id: int, task_id: int, kept: int) -> None:
-    """Free the claim; end the round if this was its last open task; replace a task left without instances."""
-    with best_effort("instances follow-up"):
-        wc.hints.release("instances", task_id)
-        if not kept:
-            advance(wc, round_id, replace=True, readmit=True)
-            return
-        with wc.sessions() as session:  # the common case needs one query: is the round done?
-            state = RoundState(round_id, "running", 0, tasks=task_counts(session, round_id))
-            target = session.scalar(select(Round.target).where(Round.id == round_id))
-        state.target = int(target or 0)
-        if state.done:
-            advance(wc, round_id, replace=False)

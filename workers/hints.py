@@ -78,6 +78,13 @@ class Hints:
         """The message for (kind, ident) has run: a later need may send a new one."""
         self.redis.delete(self._claim_key(kind, ident))
 
+    def hand_over(self, kind: str, to_kind: str, ident: int) -> bool:
+        """:meth:`release` (kind, ident) and :meth:`claim` (to_kind, ident) in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.delete(self._claim_key(kind, ident))
+        pipe.set(self._claim_key(to_kind, ident), "1", nx=True, px=self.ttl_ms)
+        return bool(pipe.execute()[1])
+
     def take_tickets(self, round_id: int, want: int) -> list[int]:
         """New ticket ids bringing the round's generate messages in flight up to ``want`` (atomic)."""
         if want <= 0:

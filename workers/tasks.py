@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from generator import steps
 from generator.errors import TransientError
-from workers import control
+from workers import control, followups
 from workers.app import app
 from workers.context import current
 from workers.schedule import start_scheduled_round
@@ -62,7 +62,7 @@ def generate(round_id: int, ticket: int | None = None) -> int:
     wc = current()
     running = wc.round_status(round_id) == "running"
     made = steps.generate(wc.step_context(round_id), round_id) if running else []
-    control.after_generate(wc, round_id, ticket, len(made))
+    followups.after_generate(wc, round_id, ticket, len(made))
     return len(made)
 
 
@@ -73,28 +73,25 @@ def admit(round_id: int) -> list[int]:
     with control.best_effort("admit claim release"):
         wc.hints.release("admit", round_id)  # before reading: later candidates get a new message
     admitted = control.admit_round(wc, round_id)
-    control.after_admit(wc, round_id, admitted)
+    followups.after_admit(wc, round_id, admitted)
     return admitted
 
 
 @task("selfinstruct.classify", **RETRYING)
 def classify(round_id: int, task_id: int) -> bool | None:
-    """Ask whether the task is a classification task; then ask for its instances."""
+    """Ask whether the task is a classification task; then make its instances in the same message."""
     wc = current()
     running = wc.round_status(round_id) == "running"
     answer = steps.classify(wc.step_context(round_id), task_id) if running else None
-    control.after_classify(wc, round_id, task_id)
+    if followups.after_classify(wc, round_id, task_id):
+        followups.run_instances(wc, round_id, task_id)
     return answer
 
 
 @task("selfinstruct.instances", **RETRYING)
 def instances(round_id: int, task_id: int) -> int:
-    """Generate and filter the task's instances; ends the round when it was the last open task."""
-    wc = current()
-    running = wc.round_status(round_id) == "running"
-    kept = steps.make_instances(wc.step_context(round_id), task_id) if running else 0
-    control.after_instances(wc, round_id, task_id, kept)
-    return kept
+    """Generate and filter the task's instances (a tick re-sending a classified task's missing step)."""
+    return followups.run_instances(current(), round_id, task_id)
 
 
 @task("selfinstruct.tick")

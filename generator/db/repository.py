@@ -7,7 +7,6 @@ so a stage's writes land all together or not at all.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from generator import records
 from generator.db.models import Candidate, Instance, LLMRequest, Pool, Rejection, Round, Task, utcnow
+from generator.db.rows import rejection_row, request_row
 from generator.errors import NotFoundError
 from generator.params import GenerationParams
 
@@ -164,28 +164,8 @@ def record_request(
     task_id: int | None = None,
     cost_usd: float | None = None,
 ) -> LLMRequest:
-    """Store one LLM request; several prompts in one request are stored as a JSON list."""
-    many = len(call.prompts) > 1
-    responses = [c.text for c in call.choices]
-    finishes = [c.finish_reason or "" for c in call.choices]
-    row = LLMRequest(
-        pool_id=pool_id,
-        round_id=round_id,
-        task_id=task_id,
-        stage=str(call.stage),
-        model=call.model,
-        api=call.api,
-        prompt=json.dumps(list(call.prompts)) if many else call.prompts[0],
-        response=(json.dumps(responses) if many else responses[0]) if responses else None,
-        finish_reason=",".join(finishes) if finishes else None,
-        prompt_count=len(call.prompts),
-        prompt_tokens=call.prompt_tokens,
-        completion_tokens=call.completion_tokens,
-        latency_ms=call.latency_s * 1000.0,
-        cost_usd=cost_usd,
-        attempts=call.attempts,
-        error=call.error,
-    )
+    """Store one LLM request (see :func:`request_row`)."""
+    row = LLMRequest(**request_row(pool_id, round_id, call, task_id=task_id, cost_usd=cost_usd))
     session.add(row)
     session.flush()
     return row
@@ -231,21 +211,9 @@ def add_rejection(
     task_id: int | None = None,
     nearest_task_id: int | None = None,
 ) -> Rejection:
-    """Store one rejection record (reason code + detail + nearest match)."""
-    row = Rejection(
-        pool_id=pool_id,
-        round_id=round_id,
-        candidate_id=candidate_id,
-        request_id=request_id,
-        task_id=task_id,
-        stage=str(rejection.stage),
-        reason=str(rejection.reason),
-        text=rejection.text,
-        detail=rejection.detail,
-        nearest_task_id=nearest_task_id,
-        nearest_text=rejection.nearest_text,
-        nearest_score=rejection.nearest_score,
-    )
+    """Store one rejection record (see :func:`rejection_row`)."""
+    row = Rejection(**rejection_row(pool_id, round_id, rejection, candidate_id=candidate_id,
+                                    request_id=request_id, task_id=task_id, nearest_task_id=nearest_task_id))
     session.add(row)
     return row
 

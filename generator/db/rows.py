@@ -1,0 +1,72 @@
+"""Column values of the rows the pipeline writes most, for Core inserts without ORM objects.
+
+The fleet writes a request row (and often instances and rejections) per LLM call; building them
+as plain dicts and inserting with one Core statement costs a fraction of the ORM unit of work.
+:mod:`generator.db.repository` builds its ORM rows from the same dicts, so both paths agree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from generator import records
+from generator.db.models import Base, LLMRequest, utcnow
+
+
+def request_row(
+    pool_id: int,
+    round_id: int | None,
+    call: records.LLMCall,
+    *,
+    task_id: int | None = None,
+    cost_usd: float | None = None,
+) -> dict[str, object]:
+    """The ``llm_requests`` column values of one request; several prompts are stored as a JSON list."""
+    many = len(call.prompts) > 1
+    responses = [c.text for c in call.choices]
+    finishes = [c.finish_reason or "" for c in call.choices]
+    return {
+        "pool_id": pool_id, "round_id": round_id, "task_id": task_id, "stage": str(call.stage),
+        "model": call.model, "api": call.api,
+        "prompt": json.dumps(list(call.prompts)) if many else call.prompts[0],
+        "response": (json.dumps(responses) if many else responses[0]) if responses else None,
+        "finish_reason": ",".join(finishes) if finishes else None,
+        "prompt_count": len(call.prompts), "prompt_tokens": call.prompt_tokens,
+        "completion_tokens": call.completion_tokens, "latency_ms": call.latency_s * 1000.0,
+        "cost_usd": cost_usd, "attempts": call.attempts, "error": call.error, "created_at": utcnow(),
+    }
+
+
+def insert_request(session: Session, row: dict[str, object]) -> int:
+    """Insert a :func:`request_row` with one Core statement (no ORM object); returns its id."""
+    return int(session.execute(insert(LLMRequest).values(row).returning(LLMRequest.id)).scalar_one())
+
+
+def rejection_row(
+    pool_id: int,
+    round_id: int | None,
+    rejection: records.Rejection,
+    *,
+    candidate_id: int | None = None,
+    request_id: int | None = None,
+    task_id: int | None = None,
+    nearest_task_id: int | None = None,
+) -> dict[str, object]:
+    """The ``rejections`` column values of one rejection record (reason code + detail + nearest match)."""
+    return {
+        "pool_id": pool_id, "round_id": round_id, "candidate_id": candidate_id, "request_id": request_id,
+        "task_id": task_id, "stage": str(rejection.stage), "reason": str(rejection.reason),
+        "text": rejection.text, "detail": rejection.detail, "nearest_task_id": nearest_task_id,
+        "nearest_text": rejection.nearest_text, "nearest_score": rejection.nearest_score,
+        "created_at": utcnow(),
+    }
+
+
+def insert_rows(session: Session, model: type[Base], rows: Sequence[dict[str, object]]) -> None:
+    """Insert rows of ``model`` with one Core executemany (no ORM objects); nothing when empty."""
+    if rows:
+        session.execute(insert(model), list(rows))
