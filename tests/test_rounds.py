@@ -119,3 +119,23 @@ def test_exported_rows_are_alpaca_records(tmp_path: Path) -> None:
         rows = alpaca_rows(session, repo.get_pool(session, "default"))
     assert rows and all(set(r) == {"instruction", "input", "output"} for r in rows)
     assert json.loads(json.dumps(rows)) == rows
+
+
+def test_several_prompts_go_in_one_completions_request_and_are_stored_as_one_row(tmp_path: Path) -> None:
+    from generator.llm import OpenAIClient
+
+    with ScriptedLLMServer(SelfInstructResponder(seed=13)) as server:
+        ctx = scripted_context(sqlite_url(tmp_path), server.base_url)
+        ctx.settings = ctx.settings.model_copy(update={"llm_prompts_per_request": 3})
+        ctx.client = OpenAIClient(
+            server.base_url, "k", "scripted-model", prompts_per_request=3, sleep=lambda _s: None
+        )
+        counts = RoundRunner(ctx).run(open_round(ctx.sessions, 4))
+        bodies = list(server.bodies)
+    assert counts.status == "completed" and counts.complete == 4
+    generation_bodies = [b for b in bodies if isinstance(b.get("prompt"), list)]
+    assert generation_bodies and all(len(b["prompt"]) == 3 for b in generation_bodies)
+    with ctx.sessions() as session:
+        rows = session.scalars(select(LLMRequest).where(LLMRequest.stage == "generate")).all()
+        assert rows and all(r.prompt_count == 3 for r in rows)
+        assert all(len(json.loads(r.prompt)) == 3 and len(json.loads(r.response or "[]")) == 3 for r in rows)
