@@ -23,9 +23,9 @@ from generator.admission import PoolIndex
 from generator.db.engine import open_database
 from generator.db.models import Pool, Round
 from generator.errors import ConfigError, NotFoundError
-from generator.llm import LLMClient, build_client
+from generator.llm import LLMClient
 from generator.params import GenerationParams
-from generator.ratelimit import throttle_for
+from generator.ratelimit import throttled_client
 from generator.settings import Settings, load_settings
 from generator.steps import StepContext
 from workers.hints import Hints
@@ -70,11 +70,7 @@ class WorkerContext:
         """The process's LLM client, built on first use (it may ask the endpoint for its model)."""
         with self.lock:
             if self._client is None:
-                plain = build_client(self.settings)
-                throttle = throttle_for(self.settings, self.settings.llm_base_url or "", plain.model)
-                self._client = plain if throttle is None else build_client(
-                    self.settings, model=plain.model, throttle=throttle
-                )
+                self._client = throttled_client(self.settings)
             return self._client
 
     def pool_of(self, round_id: int) -> int:
@@ -104,15 +100,13 @@ class WorkerContext:
 
     def params(self, pool_id: int) -> GenerationParams:
         """The pool's stored knobs (cached per process)."""
-        from generator.cli.runtime import params_from_json
-
         with self.lock:
             if pool_id not in self._params:
                 with self.sessions() as session:
                     pool = session.get(Pool, pool_id)
                     if pool is None:
                         raise NotFoundError(f"no pool with id {pool_id}")
-                    self._params[pool_id] = params_from_json(pool.params)
+                    self._params[pool_id] = GenerationParams.from_json(pool.params)
             return self._params[pool_id]
 
     def step_context(self, round_id: int) -> StepContext:

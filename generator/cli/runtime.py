@@ -28,9 +28,6 @@ def params_of(pool: Pool) -> GenerationParams:
     return GenerationParams.from_json(pool.params)
 
 
-params_from_json = GenerationParams.from_json
-
-
 def ensure_seeded_pool(session: Session, settings: Settings, name: str) -> Pool:
     """The pool ``name``; created and loaded with the default seeds when it is new or empty."""
     pool = repo.ensure_pool(session, name, GenerationParams(), seed_source=str(settings.seeds_path))
