@@ -186,6 +186,7 @@ def export(
         rows = stats.alpaca_rows(
             session, repo.get_pool(session, pool), origin=None if include_seeds else "machine"
         )
+    output.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(output, rows)
     console.print(f"wrote {len(rows)} instances to {output}")
 
@@ -221,6 +222,9 @@ def main() -> None:
         result = app(standalone_mode=False)
     except SelfInstructError as exc:
         console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        sys.exit(2)
+    except OSError as exc:  # a file the user named cannot be read or written
+        console.print(f"[red]error:[/] {exc.filename or ''}: {exc.strerror or exc}", soft_wrap=True)
         sys.exit(2)
     except (click.ClickException, typer.exceptions.TyperException) as exc:
         # Typer >= 0.2x raises the errors of the click it vendors: TyperExceptions, not click's.

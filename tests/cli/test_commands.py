@@ -77,7 +77,7 @@ def test_generate_then_stats_list_and_export(tmp_path: Path, endpoint: ScriptedL
         ).stdout.splitlines()
     ]
     assert len(listed) == 4 and all(row["instances"] for row in listed)
-    out = tmp_path / "alpaca.json"
+    out = tmp_path / "out" / "alpaca.json"  # a folder that does not exist yet
     exported = run(["export", "--format", "alpaca", "--output", str(out)], env, tmp_path)
     assert exported.returncode == 0, exported.stderr
     rows = json.loads(out.read_text())
@@ -169,3 +169,12 @@ def test_the_embedded_default_runs_a_real_round_and_exports_it(tmp_path: Path) -
     db = tmp_path / "pool.db"
     assert count(db, "SELECT count(*) FROM llm_requests WHERE model = 'gemma-3-270m'") > 0
     assert count(db, "SELECT count(*) FROM llm_requests WHERE completion_tokens > 0") > 0
+
+
+def test_export_to_an_unwritable_place_is_one_clear_error(tmp_path: Path) -> None:
+    env = cli_env(tmp_path)
+    assert run(["seeds", "load"], env, tmp_path).returncode == 0
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run(["export", "--output", str(blocker / "alpaca.json")], env, tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr and str(blocker) in result.stderr
