@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from generator.cli import fleet, novelty
-from generator.cli.progress import RoundProgress, describe
+from generator.cli.progress import RoundProgress, describe, print_mapping
 from generator.cli.runtime import ensure_seeded_pool, params_of, sessions_for, step_context
 from generator.db import repository as repo
 from generator.db import stats
@@ -105,13 +105,7 @@ def pool_stats(pool: PoolOpt = "default", as_json: Annotated[bool, typer.Option(
     sessions = sessions_for(load_settings())
     with sessions() as session:
         data = stats.pool_stats(session, repo.get_pool(session, pool))
-    if as_json:
-        typer.echo(json.dumps(data, indent=2))
-        return
-    table = Table(title=f"pool {pool}", show_header=False)
-    for key, value in data.items():
-        table.add_row(key, json.dumps(value) if isinstance(value, dict) else str(value))
-    Console().print(table)
+    print_mapping(f"pool {pool}", data, as_json)
 
 
 @pool_app.command("list")

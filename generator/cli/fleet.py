@@ -16,9 +16,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from generator.cli.progress import RoundProgress, describe
+from generator.cli.progress import RoundProgress, describe, print_mapping
 from generator.cli.runtime import ensure_seeded_pool, sessions_for
 from generator.db import repository as repo
 from generator.db import stats
@@ -138,13 +137,7 @@ def register(app: typer.Typer) -> None:
         with sessions_for(load_settings())() as session:
             repo.get_round(session, round_id)
             data = {"id": round_id, **stats.round_counts(session, round_id).as_json()}
-        if as_json:
-            typer.echo(json.dumps(data))
-            return
-        table = Table(title=f"round {round_id}", show_header=False)
-        for key, value in data.items():
-            table.add_row(key, json.dumps(value) if isinstance(value, dict) else str(value))
-        Console().print(table)
+        print_mapping(f"round {round_id}", data, as_json, indent=None)
 
     @round_app.command("cancel")
     def round_cancel(round_id: Annotated[int, typer.Argument(help="Round id.")]) -> None:

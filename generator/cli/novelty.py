@@ -17,7 +17,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 
 from generator.errors import SelfInstructError
-from generator.novelty import NoveltyIndex, Verdict
+from generator.novelty import Match, NoveltyIndex, Verdict
 from generator.textio import InstructionRecord, read_instructions, read_records, write_jsonl_atomic
 
 P = ParamSpec("P")
@@ -116,6 +116,16 @@ def check(
                f"(ROUGE-L >= {threshold})", err=True)
 
 
+def _dropped_row(
+    position: int, record: InstructionRecord, reason: str, source: int, near: Match, source_line: int
+) -> dict[str, Any]:
+    """One report line: the dropped record and the earlier/eval item (``source``) it was too close to."""
+    return {
+        "index": position, "line": record.line, "instruction": record.instruction, "reason": reason,
+        "nearest": _nearest_row(source, near.text, near.score, source_line),
+    }
+
+
 def _output_row(record: InstructionRecord) -> Mapping[str, Any]:
     return record.raw if record.raw is not None else {"instruction": record.instruction}
 
@@ -150,11 +160,7 @@ def dedup(
             kept.append(position)
             continue
         source = kept[near.index]
-        dropped.append({
-            "index": position, "line": record.line, "instruction": record.instruction,
-            "reason": "too_similar",
-            "nearest": _nearest_row(source, near.text, near.score, records[source].line),
-        })
+        dropped.append(_dropped_row(position, record, "too_similar", source, near, records[source].line))
     _emit([_output_row(records[p]) for p in kept], output)
     typer.echo(f"{file}: kept {len(kept)} of {len(records)}, dropped {len(dropped)} near-duplicates "
                f"(ROUGE-L >= {threshold})", err=True)
@@ -180,12 +186,9 @@ def decontaminate(
         if near is None:
             kept.append(record)
             continue
-        source = eval_records[near.index]
-        dropped.append({
-            "index": position, "line": record.line, "instruction": record.instruction,
-            "reason": "contaminated",
-            "nearest": _nearest_row(near.index, near.text, near.score, source.line),
-        })
+        dropped.append(
+            _dropped_row(position, record, "contaminated", near.index, near, eval_records[near.index].line)
+        )
     _emit([_output_row(r) for r in kept], output)
     typer.echo(f"{file}: kept {len(kept)} of {len(records)}, dropped {len(dropped)} too close to "
                f"{against} (ROUGE-L >= {threshold})", err=True)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from types import TracebackType
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from generator.db.stats import RoundCounts
 
@@ -48,3 +51,14 @@ class RoundProgress:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.progress.stop()
+
+
+def print_mapping(title: str, data: dict[str, Any], as_json: bool, indent: int | None = 2) -> None:
+    """Print ``data`` to stdout as JSON, or as a two-column rich table (nested values as JSON)."""
+    if as_json:
+        print(json.dumps(data, indent=indent))
+        return
+    table = Table(title=title, show_header=False)
+    for key, value in data.items():
+        table.add_row(key, json.dumps(value) if isinstance(value, dict) else str(value))
+    Console().print(table)
