@@ -11,8 +11,13 @@ of taking turns on the LLM slots: the layout the README recommends for a fleet.
 
 Needs PostgreSQL (SELFINSTRUCT_TEST_PG, default postgres@127.0.0.1:5432) and redis-server:
 
-    .venv/bin/python bench/fleet.py --workers 2 --concurrency 4 --latency 0.3 --instructions 800
-    .venv/bin/python bench/fleet.py --admit-worker
+    .venv/bin/python bench/fleet.py --workers 2 --concurrency 4 --latency 0.3 --instructions 2000
+    .venv/bin/python bench/fleet.py --admit-worker --prompts-per-request 8
+
+Each ``--prompts-per-request`` value is measured on a fresh fleet and database, in order; the
+default ``1,8`` measures the unbatched pipeline first as the reference. The scripted endpoint
+answers a request of any number of prompts in the same latency, as a batching server (vLLM,
+TGI) roughly does at these sizes.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -53,25 +59,28 @@ def cpu_seconds(f: Fleet) -> dict[int, float]:
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--concurrency", type=int, default=4, help="processes per worker")
-    parser.add_argument("--latency", type=float, default=0.3, help="endpoint latency per request, seconds")
-    parser.add_argument("--instructions", type=int, default=800, help="target of the measured round")
-    parser.add_argument("--warmup", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--pool", default="prefork", help="Celery pool: prefork | threads")
-    parser.add_argument("--loglevel", default="WARNING", help="worker log level")
-    parser.add_argument("--admit-worker", action="store_true",
-                        help="run admission and ticks on one extra process, off the LLM slots")
-    a = parser.parse_args(argv)
+@dataclass
+class Figures:
+    """What one measured round gave."""
+
+    per_request: int
+    requests: int
+    prompts: int
+    wall: float
+    complete: int
+    cpu: float
+    cpu_mains: float
+    status: str
+
+
+def measure(a: argparse.Namespace, per_request: int) -> Figures:
+    """Start the fleet, run the warm-up round, then measure one round of ``a.instructions``."""
     slots = a.workers * a.concurrency
     responder = SelfInstructResponder(seed=a.seed, near_duplicate_rate=0.1, blacklisted_rate=0.05)
     server = ScriptedLLMServer(responder, latency_s=a.latency)
     server.RequestHandlerClass = _NoDelayHandler
     settings = {"fleet_inflight": slots, "visibility_timeout_s": 3600, "llm_max_retries": 5,
-                "fleet_tick_s": 5}
+                "fleet_tick_s": 5, "llm_prompts_per_request": per_request}
     with tempfile.TemporaryDirectory() as tmp, server, fleet(Path(tmp), server.base_url, **settings) as f:
         every = "generate,admit,classify,instances,control"
         llm_queues = "generate,classify,instances" if a.admit_worker else every
@@ -81,27 +90,54 @@ def main(argv: list[str] | None = None) -> None:
             f.worker("admit", 1, pool=a.pool, loglevel=a.loglevel, queues="admit,control")
         f.wait_ready(*f.procs)
         f.wait_round(f.start_round(a.warmup), timeout_s=600)
-        cpu_before, received_before = cpu_seconds(f), server.requests_total
+        cpu_before = cpu_seconds(f)
+        received_before, prompts_before = server.requests_total, server.prompts_total
         started = time.monotonic()
-        round_id = f.start_round(a.instructions)
-        counts = f.wait_round(round_id, timeout_s=3600)
+        counts = f.wait_round(f.start_round(a.instructions), timeout_s=3600)
         wall = time.monotonic() - started
-        cpu_after, requests = cpu_seconds(f), server.requests_total - received_before
+        cpu_after = cpu_seconds(f)
+        requests, prompts = server.requests_total - received_before, server.prompts_total - prompts_before
         mains = {proc.pid for proc in f.procs.values()}
     spent = {pid: t - cpu_before.get(pid, 0.0) for pid, t in cpu_after.items()}
-    cpu = sum(spent.values())
     cpu_mains = sum(t for pid, t in spent.items() if pid in mains)
+    status = f"{counts.status}, {counts.end_reason}"
+    cpu = sum(spent.values())
+    return Figures(per_request, requests, prompts, wall, counts.complete, cpu, cpu_mains, status)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=4, help="processes per worker")
+    parser.add_argument("--latency", type=float, default=0.3, help="endpoint latency per request, seconds")
+    parser.add_argument("--instructions", type=int, default=2000, help="target of the measured round")
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--pool", default="prefork", help="Celery pool: prefork | threads")
+    parser.add_argument("--loglevel", default="WARNING", help="worker log level")
+    parser.add_argument("--admit-worker", action="store_true",
+                        help="run admission and ticks on one extra process, off the LLM slots")
+    parser.add_argument("--prompts-per-request", default="1,8",
+                        help="comma-separated SELFINSTRUCT_LLM_PROMPTS_PER_REQUEST values to measure, "
+                             "in order (1 = unbatched, the reference)")
+    a = parser.parse_args(argv)
+    slots = a.workers * a.concurrency
     limit = slots / a.latency
-    rate = requests / wall
     extra = " + 1 admission process" if a.admit_worker else ""
     print(f"fleet: {a.workers} workers x {a.concurrency} {a.pool} processes = {slots} LLM slots{extra}, "
-          f"endpoint latency {a.latency * 1000:.0f} ms, round of {a.instructions} "
-          f"({counts.status}, {counts.end_reason})")
-    print(f"requests: {requests} in {wall:.1f} s = {rate:.1f} req/s; endpoint-bound limit {limit:.1f} req/s "
-          f"-> {100 * rate / limit:.1f}% (goal >= 90%)")
-    print(f"kept instructions: {counts.complete} ({counts.complete / wall:.1f}/s); worker CPU {cpu:.2f} s "
-          f"= {1000 * cpu / max(1, counts.complete):.2f} ms per kept instruction (goal <= 5 ms); "
-          f"main processes {cpu_mains:.2f} s, pool processes {cpu - cpu_mains:.2f} s")
+          f"endpoint latency {a.latency * 1000:.0f} ms per request (any number of prompts), "
+          f"round of {a.instructions}; endpoint-bound limit {limit:.1f} req/s")
+    for per_request in (int(v) for v in a.prompts_per_request.split(",")):
+        r = measure(a, per_request)
+        rate = r.requests / r.wall
+        print(f"prompts/request {r.per_request}: {r.requests} requests ({r.prompts} prompts) "
+              f"in {r.wall:.1f} s "
+              f"= {rate:.1f} req/s -> {100 * rate / limit:.1f}% of the limit (goal >= 90%); "
+              f"{r.complete} kept ({r.complete / r.wall:.1f}/s; {r.status})")
+        print(f"  worker CPU {r.cpu:.2f} s = {1000 * r.cpu / max(1, r.complete):.2f} ms per kept instruction "
+              f"(goal <= 5 ms); main processes {r.cpu_mains:.2f} s, "
+              f"pool processes {r.cpu - r.cpu_mains:.2f} s",
+              flush=True)
 
 
 if __name__ == "__main__":

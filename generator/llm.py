@@ -237,8 +237,7 @@ def build_client(
     return OpenAIClient(
         url, settings.api_key, name, api=settings.llm_api, timeout_s=settings.llm_timeout_s,
         max_retries=settings.llm_max_retries, throttle=throttle,
-        # llama-cpp-python's server accepts a single prompt per request, so the embedded case sends one.
-        prompts_per_request=1 if settings.embedded else settings.llm_prompts_per_request,
+        prompts_per_request=settings.prompts_per_request,
     )
 
 

@@ -55,6 +55,10 @@ def tokens_used(session: Session, round_id: int) -> int:
     return int(used or 0)
 
 
+# ("generate", (round_id,)), or ("classify" | "instances", a batch of task ids).
+Job = tuple[str, tuple[int, ...]]
+
+
 class RoundRunner:
     """Drives one in-process round to its target, budget or deadline."""
 
@@ -77,7 +81,7 @@ class RoundRunner:
         with self.ctx.sessions() as session:
             rnd = repo.get_round(session, round_id)
             index = PoolIndex(rnd.pool_id, self.ctx.params.rouge_threshold)
-        inflight: dict[Future[object], tuple[str, int]] = {}
+        inflight: dict[Future[object], Job] = {}
         failures = 0
         last_progress = 0.0
         with ThreadPoolExecutor(max_workers=self.ctx.settings.llm_concurrency) as pool:
@@ -90,17 +94,15 @@ class RoundRunner:
                     admit_pending(session, rnd, index, self.ctx.params, live)
                     live = _live(session, round_id)
                     limit = round_limit_reached(rnd, tokens_used(session, round_id), datetime.now(UTC))
-                    busy = {key for key in inflight.values()}
-                    todo = [
-                        ("instances", t.id)
-                        for t in repo.tasks_in_status(session, round_id, repo.PENDING_INSTANCES)
-                    ]
-                    todo += [
-                        ("classify", t.id)
-                        for t in repo.tasks_in_status(session, round_id, repo.PENDING_CLASSIFICATION)
-                    ]
-                    todo = [job for job in todo if job not in busy]
-                    open_tasks = len(todo) + sum(1 for kind, _ in busy if kind != "generate")
+                    busy = {(kind, i) for kind, ids in inflight.values() if kind != "generate" for i in ids}
+                    todo: list[Job] = []
+                    for kind, status in (("instances", repo.PENDING_INSTANCES),
+                                         ("classify", repo.PENDING_CLASSIFICATION)):
+                        free = [t.id for t in repo.tasks_in_status(session, round_id, status)
+                                if (kind, t.id) not in busy]
+                        batches = steps.chunked(free, steps.batch_size(self.ctx))
+                        todo += [(kind, tuple(batch)) for batch in batches]
+                    open_tasks = len(todo) + len(busy)
                     if limit is not None or self.stop.is_set():
                         if not inflight:
                             reason = "interrupted" if self.stop.is_set() else limit or "stopped"
@@ -119,7 +121,7 @@ class RoundRunner:
                         break
                     inflight[pool.submit(self._do, job)] = job
                 while generating and len(inflight) < self.ctx.settings.llm_concurrency:
-                    inflight[pool.submit(self._do, ("generate", round_id))] = ("generate", round_id)
+                    inflight[pool.submit(self._do, ("generate", (round_id,)))] = ("generate", (round_id,))
                 done, _ = wait(list(inflight), timeout=self.poll_s, return_when=FIRST_COMPLETED)
                 for fut in done:
                     inflight.pop(fut)
@@ -142,13 +144,13 @@ class RoundRunner:
             self.progress(counts)
         return counts
 
-    def _do(self, job: tuple[str, int]) -> object:
-        kind, ident = job
+    def _do(self, job: Job) -> object:
+        kind, ids = job
         if kind == "generate":
-            return steps.generate(self.ctx, ident)
+            return steps.generate(self.ctx, ids[0])
         if kind == "classify":
-            return steps.classify(self.ctx, ident)
-        return steps.make_instances(self.ctx, ident)
+            return steps.classify(self.ctx, ids)
+        return steps.make_instances(self.ctx, ids)
 
     def _fail(self, round_id: int, error: str) -> None:
         with self.ctx.sessions.begin() as session:

@@ -84,6 +84,15 @@ class Settings(BaseSettings):
         return self.llm_base_url is None
 
     @property
+    def prompts_per_request(self) -> int:
+        """Prompts sent in one request (and tasks in one fleet message): ``llm_prompts_per_request``
+        for a completions endpoint; 1 for chat (one conversation per request) and for the embedded
+        llama.cpp server (it takes a single prompt per request)."""
+        if self.embedded or self.llm_api != "completions":
+            return 1
+        return self.llm_prompts_per_request
+
+    @property
     def api_key(self) -> str:
         """The key for the endpoint: ``SELFINSTRUCT_LLM_API_KEY``, else ``OPENAI_API_KEY``, else a dummy."""
         return self.llm_api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"

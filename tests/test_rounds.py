@@ -130,12 +130,26 @@ def test_several_prompts_go_in_one_completions_request_and_are_stored_as_one_row
         ctx.client = OpenAIClient(
             server.base_url, "k", "scripted-model", prompts_per_request=3, sleep=lambda _s: None
         )
-        counts = RoundRunner(ctx).run(open_round(ctx.sessions, 4))
+        counts = RoundRunner(ctx).run(open_round(ctx.sessions, 8))
         bodies = list(server.bodies)
-    assert counts.status == "completed" and counts.complete == 4
-    generation_bodies = [b for b in bodies if isinstance(b.get("prompt"), list)]
-    assert generation_bodies and all(len(b["prompt"]) == 3 for b in generation_bodies)
+    assert counts.status == "completed" and counts.complete >= 8
+    assert all(len(b["prompt"]) <= 3 for b in bodies if isinstance(b.get("prompt"), list))
     with ctx.sessions() as session:
         rows = session.scalars(select(LLMRequest).where(LLMRequest.stage == "generate")).all()
         assert rows and all(r.prompt_count == 3 for r in rows)
         assert all(len(json.loads(r.prompt)) == 3 and len(json.loads(r.response or "[]")) == 3 for r in rows)
+        # Classification and instances go in batches too, each request naming its tasks in prompt order.
+        for stage in ("classify", "instances"):
+            rows = session.scalars(select(LLMRequest).where(LLMRequest.stage == stage)).all()
+            assert any(r.prompt_count > 1 for r in rows), stage
+            for r in rows:
+                assert r.task_ids is not None and len(r.task_ids) == r.prompt_count
+                prompts = json.loads(r.prompt) if r.prompt_count > 1 else [r.prompt]
+                for task_id, prompt in zip(r.task_ids, prompts, strict=True):
+                    task = session.get(Task, task_id)
+                    assert task is not None and task.instruction in prompt
+                assert r.task_id == (r.task_ids[0] if r.prompt_count == 1 else None)
+        # Every machine task was asked once (or twice) and ended with an outcome.
+        tasks = session.scalars(select(Task).where(Task.origin == "machine")).all()
+        assert tasks and all(t.status in ("complete", "no_instances") for t in tasks)
+        assert all(t.classification_attempts in (1, 2) for t in tasks)

@@ -31,6 +31,7 @@ from generator.admission import admit_pending, retire_surplus
 from generator.db import repository as repo
 from generator.db.models import Pool, Round, Task
 from generator.errors import BrokerUnavailableError, RoundStateError
+from generator.steps import chunked
 from workers.context import WorkerContext
 from workers.state import OPEN_STATUSES, RoundState, load_state
 
@@ -57,6 +58,21 @@ def request(wc: WorkerContext, task: str, ident: int, *args: int) -> bool:
     if claimed:
         _send_claimed(wc, task, ident, *args)
     return claimed
+
+
+def request_batches(wc: WorkerContext, task: str, round_id: int, task_ids: list[int]) -> int:
+    """Claim (task, id) for each task and send the claimed ones as ``task(round_id, batch)`` messages
+    of up to ``prompts_per_request`` tasks; returns how many messages were sent."""
+    claimed = [i for i, won in zip(task_ids, wc.hints.claim_many(task, task_ids), strict=True) if won]
+    sent = 0
+    for batch in chunked(claimed, wc.settings.prompts_per_request):
+        try:
+            wc.app.send_task(f"selfinstruct.{task}", args=[round_id, batch])
+        except BaseException:
+            wc.hints.release_many(task, claimed[sent * wc.settings.prompts_per_request:])  # a tick re-sends
+            raise
+        sent += 1
+    return sent
 
 
 def _send_claimed(wc: WorkerContext, task: str, ident: int, *args: int) -> None:
@@ -177,10 +193,9 @@ def tick(wc: WorkerContext, round_id: int) -> str:
     if state.candidates.get("pending", 0):
         request(wc, "admit", round_id, round_id)
     for stage, status in (("classify", repo.PENDING_CLASSIFICATION), ("instances", repo.PENDING_INSTANCES)):
-        ids = [task_id for task_id, task_status in open_tasks if task_status == status]
-        for task_id, claimed in zip(ids, wc.hints.claim_many(stage, ids), strict=True):
-            if claimed:  # no message in flight for it
-                _send_claimed(wc, stage, task_id, round_id, task_id)
+        # Only the tasks with no message in flight are claimed and sent.
+        waiting = [task_id for task_id, task_status in open_tasks if task_status == status]
+        request_batches(wc, stage, round_id, waiting)
     topup(wc, round_id, state)
     return "running"
 

@@ -1,13 +1,16 @@
-"""What each stage task does after its step: free its claim and ask for the next piece of work.
+"""What each stage task does after its step: free its claims and ask for the next piece of work.
 
-Classification and instances run in one message per task (:func:`after_classify` hands the
-task's claim over and the same process makes the instances): one message, one context lookup
-and one trip through the worker's main process per task instead of two. The ``instances``
-message remains for ticks re-sending a classified task whose instances are missing.
+Classification and instances run in one message per batch of tasks (:func:`after_classify`
+hands the batch's claims over and the same process makes the instances): one message, one
+context lookup and one trip through the worker's main process per batch.
+The ``instances`` message remains for ticks re-sending classified tasks whose instances are
+missing. Batches hold up to ``Settings.prompts_per_request`` tasks: the step sends them in one
+completions request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,6 +21,11 @@ from generator.db.models import Round, Task
 from workers import control
 from workers.context import WorkerContext
 from workers.state import OPEN_STATUSES
+
+
+def task_ids(value: Any) -> list[int]:
+    """The task ids a message carries: a list (or, from an older sender, one id)."""
+    return [int(value)] if isinstance(value, int) else [int(i) for i in value]
 
 
 def after_generate(wc: WorkerContext, round_id: int, ticket: int | None, produced: int) -> None:
@@ -32,45 +40,50 @@ def after_generate(wc: WorkerContext, round_id: int, ticket: int | None, produce
 
 
 def after_admit(wc: WorkerContext, round_id: int, admitted: list[int]) -> None:
-    """Ask for the classification of each admitted task, then top generation up."""
+    """Ask for the classification of the admitted tasks in batches, then top generation up."""
     with control.best_effort("admit follow-up"):
-        for task_id in admitted:
-            control.request(wc, "classify", task_id, round_id, task_id)
+        control.request_batches(wc, "classify", round_id, admitted)
         control.advance(wc, round_id, replace=True)
 
 
-def after_classify(wc: WorkerContext, round_id: int, task_id: int) -> bool:
-    """Free the claim and take the task's instances claim; True if the caller now makes them itself.
+def after_classify(wc: WorkerContext, round_id: int, ids: list[int]) -> list[int]:
+    """Free the batch's classify claims and take its instances claims; returns the ids now held.
 
-    Making instances in the classify message saves a message, a context lookup and a process
-    hop per task; the claim keeps a tick from sending an instances message meanwhile.
+    The caller makes those tasks' instances itself (saving a message, a context lookup and a
+    process hop); the claims keep a tick from sending an instances message meanwhile.
     """
     with control.best_effort("classify follow-up"):
         if wc.round_status(round_id) != "running":
-            wc.hints.release("classify", task_id)
-            return False
-        return wc.hints.hand_over("classify", "instances", task_id)
-    return False
+            wc.hints.release_many("classify", ids)
+            return []
+        return wc.hints.hand_over_many("classify", "instances", ids)
+    return []
 
 
-def run_instances(wc: WorkerContext, round_id: int, task_id: int) -> int:
-    """Make the task's instances while holding its instances claim, then release it (also on failure)."""
+def run_instances(wc: WorkerContext, round_id: int, ids: list[int]) -> list[int]:
+    """Make instances for ``ids`` while holding their claims, then release them (also on failure).
+
+    Returns the ids of the tasks that kept instances now.
+    """
+    if not ids:
+        return []
     try:
         running = wc.round_status(round_id) == "running"
-        kept = steps.make_instances(wc.step_context(round_id), task_id) if running else 0
+        kept = steps.make_instances(wc.step_context(round_id), ids) if running else {}
     except BaseException:
         with control.best_effort("instances claim release"):
-            wc.hints.release("instances", task_id)  # a retry of this message claims it again
+            wc.hints.release_many("instances", ids)  # a retry of this message claims them again
         raise
-    after_instances(wc, round_id, task_id, kept)
-    return kept
+    after_instances(wc, round_id, ids, kept)
+    return sorted(i for i, n in kept.items() if n)
 
 
-def after_instances(wc: WorkerContext, round_id: int, task_id: int, kept: int) -> None:
-    """Free the claim; end the round if this was its last open task; replace a task left without instances."""
+def after_instances(wc: WorkerContext, round_id: int, ids: Iterable[int], kept: dict[int, int]) -> None:
+    """Free the claims; end the round if these were its last open tasks; replace tasks left empty."""
+    ids = list(ids)
     with control.best_effort("instances follow-up"):
-        wc.hints.release("instances", task_id)
-        if not kept:
+        wc.hints.release_many("instances", ids)
+        if not all(kept.get(i, 0) for i in ids):
             control.advance(wc, round_id, replace=True, readmit=True)
             return
         with wc.sessions() as session:  # the common case needs one query: is the round done?

@@ -78,12 +78,21 @@ class Hints:
         """The message for (kind, ident) has run: a later need may send a new one."""
         self.redis.delete(self._claim_key(kind, ident))
 
-    def hand_over(self, kind: str, to_kind: str, ident: int) -> bool:
-        """:meth:`release` (kind, ident) and :meth:`claim` (to_kind, ident) in one round trip."""
+    def release_many(self, kind: str, idents: list[int]) -> None:
+        """:meth:`release` for many items in one round trip."""
+        if idents:
+            self.redis.delete(*(self._claim_key(kind, ident) for ident in idents))
+
+    def hand_over_many(self, kind: str, to_kind: str, idents: list[int]) -> list[int]:
+        """:meth:`release` (kind, i) and :meth:`claim` (to_kind, i) for each item in one round trip;
+        returns the items whose new claim was won."""
+        if not idents:
+            return []
         pipe = self.redis.pipeline(transaction=False)
-        pipe.delete(self._claim_key(kind, ident))
-        pipe.set(self._claim_key(to_kind, ident), "1", nx=True, px=self.ttl_ms)
-        return bool(pipe.execute()[1])
+        pipe.delete(*(self._claim_key(kind, ident) for ident in idents))
+        for ident in idents:
+            pipe.set(self._claim_key(to_kind, ident), "1", nx=True, px=self.ttl_ms)
+        return [ident for ident, won in zip(idents, pipe.execute()[1:], strict=True) if won]
 
     def take_tickets(self, round_id: int, want: int) -> list[int]:
         """New ticket ids bringing the round's generate messages in flight up to ``want`` (atomic)."""

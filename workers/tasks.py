@@ -50,7 +50,7 @@ def _release_on_failure(sender: Any = None, args: Any = None, **_: Any) -> None:
         elif name == "selfinstruct.admit" and args:
             wc.hints.release("admit", int(args[0]))
         elif name in ("selfinstruct.classify", "selfinstruct.instances") and len(args) > 1:
-            wc.hints.release(name.rsplit(".", 1)[1], int(args[1]))
+            wc.hints.release_many(name.rsplit(".", 1)[1], followups.task_ids(args[1]))
 
 
 task_failure.connect(_release_on_failure, weak=False)
@@ -78,20 +78,23 @@ def admit(round_id: int) -> list[int]:
 
 
 @task("selfinstruct.classify", **RETRYING)
-def classify(round_id: int, task_id: int) -> bool | None:
-    """Ask whether the task is a classification task; then make its instances in the same message."""
-    wc = current()
+def classify(round_id: int, task_ids: list[int]) -> list[int]:
+    """Classify a batch of the round's tasks, then make their instances in the same message.
+
+    Returns the ids of the tasks it classified now."""
+    wc, ids = current(), followups.task_ids(task_ids)
     running = wc.round_status(round_id) == "running"
-    answer = steps.classify(wc.step_context(round_id), task_id) if running else None
-    if followups.after_classify(wc, round_id, task_id):
-        followups.run_instances(wc, round_id, task_id)
-    return answer
+    answers = steps.classify(wc.step_context(round_id), ids) if running else {}
+    followups.run_instances(wc, round_id, followups.after_classify(wc, round_id, ids))
+    return sorted(answers)
 
 
 @task("selfinstruct.instances", **RETRYING)
-def instances(round_id: int, task_id: int) -> int:
-    """Generate and filter the task's instances (a tick re-sending a classified task's missing step)."""
-    return followups.run_instances(current(), round_id, task_id)
+def instances(round_id: int, task_ids: list[int]) -> list[int]:
+    """Make instances for a batch of classified tasks (a tick re-sending their missing step).
+
+    Returns the ids of the tasks that got instances now."""
+    return followups.run_instances(current(), round_id, followups.task_ids(task_ids))
 
 
 @task("selfinstruct.tick")

@@ -83,6 +83,9 @@ class LLMRequest(Base):
     round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="SET NULL"), index=True)
     # No foreign key: tasks -> candidates -> llm_requests already points the other way.
     task_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # The tasks a classification or instances request asked about, in prompt order (a batch of
+    # several tasks is one request); ``task_id`` is set too when there is exactly one.
+    task_ids: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
     stage: Mapped[str] = mapped_column(String(20))
     model: Mapped[str] = mapped_column(String(200))
     api: Mapped[str] = mapped_column(String(20))

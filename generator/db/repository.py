@@ -10,12 +10,11 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from generator import records
-from generator.db.models import Candidate, Instance, LLMRequest, Pool, Rejection, Round, Task, utcnow
-from generator.db.rows import rejection_row, request_row
+from generator.db.models import Candidate, Instance, Pool, Round, Task, utcnow
 from generator.errors import NotFoundError
 from generator.params import GenerationParams
 
@@ -155,88 +154,18 @@ def finish_round(
     session.refresh(rnd)
 
 
-def record_request(
-    session: Session,
-    pool_id: int,
-    round_id: int | None,
-    call: records.LLMCall,
-    *,
-    task_id: int | None = None,
-    cost_usd: float | None = None,
-) -> LLMRequest:
-    """Store one LLM request (see :func:`request_row`)."""
-    row = LLMRequest(**request_row(pool_id, round_id, call, task_id=task_id, cost_usd=cost_usd))
-    session.add(row)
-    session.flush()
-    return row
+def add_candidates(session: Session, rnd: Round, request_id: int, texts: Sequence[str]) -> list[int]:
+    """Store the parsed instructions of one (just stored) response as pending candidates; their ids.
 
-
-def add_candidates(session: Session, rnd: Round, request_id: int, texts: Sequence[str]) -> list[Candidate]:
-    """Store parsed instructions of one response as pending candidates (idempotent per request)."""
-    existing = {
-        c.position: c for c in session.scalars(select(Candidate).where(Candidate.request_id == request_id))
-    }
-    out = []
-    for position, body in enumerate(texts):
-        cand = existing.get(position)
-        if cand is None:
-            cand = Candidate(
-                pool_id=rnd.pool_id, round_id=rnd.id, request_id=request_id, position=position, text=body
-            )
-            session.add(cand)
-        out.append(cand)
-    session.flush()
-    return out
-
-
-def pending_candidates(session: Session, round_id: int) -> list[Candidate]:
-    """Candidates of the round still waiting for admission, oldest first."""
-    return list(
-        session.scalars(
-            select(Candidate)
-            .where(Candidate.round_id == round_id, Candidate.status == "pending")
-            .order_by(Candidate.id)
-        )
-    )
-
-
-def add_rejection(
-    session: Session,
-    pool_id: int,
-    round_id: int | None,
-    rejection: records.Rejection,
-    *,
-    candidate_id: int | None = None,
-    request_id: int | None = None,
-    task_id: int | None = None,
-    nearest_task_id: int | None = None,
-) -> Rejection:
-    """Store one rejection record (see :func:`rejection_row`)."""
-    row = Rejection(**rejection_row(pool_id, round_id, rejection, candidate_id=candidate_id,
-                                    request_id=request_id, task_id=task_id, nearest_task_id=nearest_task_id))
-    session.add(row)
-    return row
-
-
-def admit(
-    session: Session, cand: Candidate, *, nearest_task_id: int | None, nearest_score: float | None
-) -> Task:
-    """Turn an admitted candidate into a machine task waiting for classification."""
-    task = Task(
-        pool_id=cand.pool_id,
-        round_id=cand.round_id,
-        candidate_id=cand.id,
-        instruction=cand.text,
-        instruction_hash=instruction_hash(cand.text),
-        origin="machine",
-        status=PENDING_CLASSIFICATION,
-        nearest_task_id=nearest_task_id,
-        nearest_score=nearest_score,
-    )
-    session.add(task)
-    cand.status = "admitted"
-    session.flush()
-    return task
+    One Core insert: ``(request_id, position)`` is unique, so a response is never stored twice.
+    """
+    if not texts:
+        return []
+    now = utcnow()
+    values = [{"pool_id": rnd.pool_id, "round_id": rnd.id, "request_id": request_id, "position": position,
+               "text": body, "status": "pending", "created_at": now} for position, body in enumerate(texts)]
+    statement = insert(Candidate).returning(Candidate.id, sort_by_parameter_order=True)
+    return [int(i) for i in session.scalars(statement, values)]
 
 
 def tasks_in_status(session: Session, round_id: int, status: str, limit: int | None = None) -> list[Task]:
@@ -245,16 +174,4 @@ def tasks_in_status(session: Session, round_id: int, status: str, limit: int | N
     return list(session.scalars(query.limit(limit) if limit else query))
 
 
-def set_classification(session: Session, task: Task, value: bool | None) -> None:
-    """Record the classification answer (None = unknown) and move the task on to instances."""
-    task.is_classification = value
-    task.classification_attempts += 1
-    task.status = PENDING_INSTANCES
-    session.flush()
 
-
-def store_instances(session: Session, task: Task, instances: Sequence[records.Instance]) -> None:
-    """Replace the task's instances with ``instances`` and close it (complete, or no_instances)."""
-    task.instances = [Instance(position=i, input=x.input, output=x.output) for i, x in enumerate(instances)]
-    task.status = COMPLETE if instances else NO_INSTANCES
-    session.flush()

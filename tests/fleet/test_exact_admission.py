@@ -59,7 +59,7 @@ def _family(instruction: str) -> int | None:
 def test_four_workers_admit_exactly_what_a_sequential_order_would(tmp_path: Path) -> None:
     responder = CollidingResponder(seed=21, items_per_answer=6)
     with ScriptedLLMServer(responder, latency_s=0.02) as server, \
-            fleet(tmp_path, server.base_url, fleet_inflight=8) as f:
+            fleet(tmp_path, server.base_url, fleet_inflight=8, llm_prompts_per_request=4) as f:
         for name in ("w1", "w2", "w3", "w4"):
             f.worker(name, concurrency=2)
         f.wait_ready("w1", "w2", "w3", "w4")

@@ -62,7 +62,7 @@ def test_round_completes_with_a_worker_killed_mid_request_and_30_percent_faults(
     inner = SelfInstructResponder(seed=31, garbage_rate=0.05, near_duplicate_rate=0.2)
     responder = GatedResponder(inner, latency_s=0.2)
     server = ScriptedLLMServer(responder, fault_rate=0.2, garbage_rate=0.08, seed=7)
-    with server, fleet(tmp_path, server.base_url, fleet_inflight=6) as f:
+    with server, fleet(tmp_path, server.base_url, fleet_inflight=6, llm_prompts_per_request=4) as f:
         _start(f, ("w1", "w2", "w3"))
         round_id = f.start_round(30)
         deadline = time.monotonic() + 60

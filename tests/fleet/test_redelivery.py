@@ -25,12 +25,22 @@ def _redeliver(f: Fleet, round_id: int, copies: int = 2) -> None:
     """Send ``copies`` extra messages for everything the round has (as a broker redelivery would)."""
     with f.wc.sessions() as session:
         tasks = session.execute(select(Task.id, Task.status).where(Task.round_id == round_id)).all()
+    classify = [i for i, status in tasks if status in (repo.PENDING_CLASSIFICATION, repo.COMPLETE,
+                                                         repo.NO_INSTANCES)]
+    every = [i for i, _ in tasks]
     for _ in range(copies):
         f.wc.app.send_task("selfinstruct.admit", args=[round_id])
-        for task_id, status in tasks:
-            if status in (repo.PENDING_CLASSIFICATION, repo.COMPLETE, repo.NO_INSTANCES):
-                f.wc.app.send_task("selfinstruct.classify", args=[round_id, task_id])
-            f.wc.app.send_task("selfinstruct.instances", args=[round_id, task_id])
+        # One message per task, plus overlapping batches of them (a batch delivered twice, and
+        # two batches sharing tasks).
+        for task_id in classify:
+            f.wc.app.send_task("selfinstruct.classify", args=[round_id, [task_id]])
+        for batch in (classify[:3], classify[1:4], classify):
+            if batch:
+                f.wc.app.send_task("selfinstruct.classify", args=[round_id, batch])
+        for task_id in every:
+            f.wc.app.send_task("selfinstruct.instances", args=[round_id, [task_id]])
+        if every:
+            f.wc.app.send_task("selfinstruct.instances", args=[round_id, every[:4]])
 
 
 def _drain(f: Fleet, timeout_s: float = 30) -> None:
@@ -49,7 +59,8 @@ def _row_counts(f: Fleet) -> dict[str, int]:
 
 def test_messages_delivered_twice_write_no_duplicate_rows(tmp_path: Path) -> None:
     responder = SelfInstructResponder(seed=51, garbage_rate=0.1, near_duplicate_rate=0.2)
-    with ScriptedLLMServer(responder, latency_s=0.03) as server, fleet(tmp_path, server.base_url) as f:
+    with ScriptedLLMServer(responder, latency_s=0.03) as server, \
+            fleet(tmp_path, server.base_url, llm_prompts_per_request=4) as f:
         for name in ("w1", "w2", "w3"):
             f.worker(name)
         f.wait_ready("w1", "w2", "w3")

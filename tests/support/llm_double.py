@@ -16,7 +16,6 @@ import contextlib
 import importlib
 import json
 import random
-import re
 import sys
 import threading
 import time
@@ -24,40 +23,13 @@ import traceback
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from tests.support.completion_text import count_words, cut_words, echo_responder, shape
+
 Responder = Callable[[str], str]
 Reply = tuple[int, bytes, dict[str, str]]
-_WORD = re.compile(r"\S+")
-
-
-def echo_responder(prompt: str) -> str:
-    """Default responder: echoes the prompt's last line, so answers differ per prompt."""
-    lines = prompt.strip().splitlines()
-    return f" echo: {lines[-1] if lines else ''}"
-
-
-def count_words(text: str) -> int:
-    """The double's token count: whitespace-separated words."""
-    return len(text.split())
-
-
-def cut_words(text: str, n: int) -> str:
-    """The first ``n`` words of ``text``, keeping the original whitespace between them."""
-    kept = list(islice(_WORD.finditer(text), n))
-    return text[: kept[-1].end()] if kept else ""
-
-
-def shape(text: str, max_tokens: int | None, stop: Iterable[str]) -> tuple[str, str]:
-    """Apply stop sequences then max_tokens, as an endpoint would; returns (text, finish_reason)."""
-    cuts = [text.find(s) for s in stop if s and s in text]
-    if cuts:
-        text = text[: min(cuts)]
-    if max_tokens is not None and count_words(text) > max_tokens:
-        return cut_words(text, max_tokens), "length"
-    return text, "stop"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -120,6 +92,7 @@ class ScriptedLLMServer(ThreadingHTTPServer):
         self.api_key, self.retry_after_s, self.reverse_choices = api_key, retry_after_s, reverse_choices
         self.script: deque[str] = deque(script)
         self.requests_total = 0
+        self.prompts_total = 0  # prompts of the completions requests answered with 200
         self.status_counts: Counter[int] = Counter()
         self.bodies: deque[Any] = deque(maxlen=max_bodies)
         self._rng = random.Random(seed)
@@ -165,6 +138,8 @@ class ScriptedLLMServer(ThreadingHTTPServer):
         with self._lock:
             self.requests_total += 1
             self.status_counts[reply[0]] += 1
+            if reply[0] == 200 and isinstance(body, dict) and isinstance(body.get("prompt"), list | str):
+                self.prompts_total += len(body["prompt"]) if isinstance(body["prompt"], list) else 1
             if method == "POST":
                 self.bodies.append(body)
         return reply

@@ -1,0 +1,98 @@
+"""What every step needs, and the helpers the steps share (request rows, task reads, guards)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from generator.db import rows
+from generator.db.models import Task
+from generator.errors import LLMTransientError
+from generator.llm import LLMClient
+from generator.params import GenerationParams
+from generator.pricing import cost_usd
+from generator.records import LLMCall
+from generator.settings import Settings
+
+T = TypeVar("T")
+
+TaskRow = Row[int, int, int | None, str, str, bool | None]
+
+
+@dataclass
+class StepContext:
+    """What every step needs: sessions, the LLM client, the pool's knobs, the settings."""
+
+    sessions: sessionmaker[Session]
+    client: LLMClient
+    params: GenerationParams
+    settings: Settings
+    rng: random.Random = field(default_factory=random.Random)
+
+
+def batch_size(ctx: StepContext) -> int:
+    """Prompts per request: the settings' choice, capped by what the client accepts."""
+    return max(1, min(ctx.client.max_prompts_per_request, ctx.settings.prompts_per_request))
+
+
+def chunked(items: Sequence[T], size: int) -> Iterator[list[T]]:
+    """Consecutive slices of ``items`` of at most ``size`` (the last may be shorter)."""
+    for start in range(0, len(items), max(1, size)):
+        yield list(items[start:start + max(1, size)])
+
+
+def request_row(ctx: StepContext, pool_id: int, round_id: int | None, call: LLMCall,
+                task_ids: Sequence[int] | None = None) -> dict[str, object]:
+    """The ``llm_requests`` row of ``call``, priced with the settings' token prices."""
+    cost = cost_usd(call.prompt_tokens, call.completion_tokens, ctx.settings)
+    return rows.request_row(pool_id, round_id, call, task_ids=task_ids, cost_usd=cost)
+
+
+def raise_if_transient(call: LLMCall) -> None:
+    """Raise LLMTransientError for a call that failed for a reason worth retrying later."""
+    if call.error is not None and call.transient:
+        raise LLMTransientError(f"{call.stage} request failed: {call.error}")
+
+
+def failed_transiently(call: LLMCall) -> bool:
+    """Whether the call failed for a reason worth retrying (its tasks stay pending)."""
+    return call.error is not None and call.transient
+
+
+def open_tasks(ctx: StepContext, task_ids: Sequence[int], status: str) -> list[TaskRow]:
+    """The tasks among ``task_ids`` still in ``status``, in the given order, read in one SELECT.
+
+    Rows are ``(id, pool_id, round_id, instruction, status, is_classification)``. ValueError if
+    they span several rounds: a batch belongs to one round (its requests are stored under it).
+    """
+    if not task_ids:
+        return []
+    with ctx.sessions() as session:
+        found = session.execute(
+            select(Task.id, Task.pool_id, Task.round_id, Task.instruction, Task.status,
+                   Task.is_classification).where(Task.id.in_(list(task_ids)), Task.status == status)
+        ).all()
+    by_id = {row.id: row for row in found}
+    if len({(row.pool_id, row.round_id) for row in found}) > 1:
+        raise ValueError(f"tasks {sorted(by_id)} belong to several rounds; a batch is one round's")
+    return [by_id[i] for i in dict.fromkeys(task_ids) if i in by_id]
+
+
+def move_tasks(session: Session, task_ids: Sequence[int], from_status: str, **values: Any) -> set[int]:
+    """Set ``values`` on the tasks still in ``from_status``; returns the ids whose guard won.
+
+    The status guard is what makes steps idempotent: a task another delivery already moved on
+    is not moved (nor written for) again.
+    """
+    if not task_ids:
+        return set()
+    statement = (
+        update(Task).where(Task.id.in_(list(task_ids)), Task.status == from_status).values(**values)
+        .returning(Task.id).execution_options(synchronize_session=False)
+    )
+    return set(session.scalars(statement))

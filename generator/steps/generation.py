@@ -1,0 +1,67 @@
+"""The generate step: propose new instructions with in-context examples from the pool."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from generator import instructions
+from generator.db import repository as repo
+from generator.db import rows
+from generator.db.models import Rejection as RejectionRow
+from generator.db.models import Task
+from generator.records import Stage
+from generator.steps.context import StepContext, batch_size, raise_if_transient, request_row
+
+
+def _sample(session: Session, pool_id: int, origin: str, k: int) -> list[str]:
+    """Up to ``k`` random instructions of the pool of one origin (machine ones only if live)."""
+    if k <= 0:
+        return []
+    query = select(Task.instruction).where(Task.pool_id == pool_id, Task.origin == origin)
+    if origin == "machine":
+        query = query.where(Task.status.in_(repo.LIVE_STATUSES))
+    return list(session.scalars(query.order_by(func.random()).limit(k)))
+
+
+def generate(ctx: StepContext, round_id: int) -> list[int]:
+    """Ask the LLM for new instructions; store the request and its parsed candidates; return their ids.
+
+    One request carries :func:`batch_size` prompts. Their in-context instructions are drawn from
+    one random sample of the pool per origin, big enough for every prompt to get distinct items.
+    """
+    per_request = batch_size(ctx)
+    n_machine = ctx.params.machine_instructions_per_prompt
+    n_seed = ctx.params.seed_instructions_per_prompt + n_machine  # seeds fill in for missing machine ones
+    with ctx.sessions() as session:
+        pool_id = repo.get_round(session, round_id).pool_id
+        seeds = _sample(session, pool_id, "seed", n_seed * per_request)
+        machine = _sample(session, pool_id, "machine", n_machine * per_request)
+    prompts = [
+        instructions.render_instruction_prompt(
+            instructions.select_prompt_instructions(seeds, machine, ctx.params, ctx.rng), ctx.params)
+        for _ in range(per_request)
+    ]
+    call = ctx.client.complete(prompts, ctx.params.instruction_decoding, Stage.GENERATE)
+    with ctx.sessions.begin() as session:
+        rnd = repo.get_round(session, round_id)
+        request_id = rows.insert_request(session, request_row(ctx, pool_id, round_id, call))
+        texts: list[str] = []
+        rejections: list[dict[str, object]] = []
+        for prompt, choice in zip(prompts, call.choices, strict=False):
+            parsed = instructions.parse_instruction_completion(
+                choice.text, _next_number(prompt), choice.finish_reason, ctx.params
+            )
+            texts.extend(parsed.instructions)
+            rejections += [rows.rejection_row(pool_id, round_id, rejection, request_id=request_id)
+                           for rejection in parsed.rejections]
+        rows.insert_rows(session, RejectionRow, rejections)
+        ids = repo.add_candidates(session, rnd, request_id, texts)
+    raise_if_transient(call)
+    return ids
+
+
+def _next_number(prompt: str) -> int:
+    """The list number the prompt ends on (the item the model is asked to continue)."""
+    tail = prompt.rstrip().rsplit("\n", 1)[-1]
+    return int(tail.strip().rstrip(".").strip() or 0)
