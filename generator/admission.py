@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Row, Table, bindparam, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from generator.db import repository as repo
@@ -123,9 +123,10 @@ def admit_pending(
     """
     repo.lock_pool(session, rnd.pool_id)
     index.refresh(session)
-    pending = session.execute(
-        select(Candidate.id, Candidate.request_id, Candidate.text)
-        .where(Candidate.round_id == rnd.id, Candidate.status == "pending").order_by(Candidate.id)
+    candidates = rows.table(Candidate)
+    pending = session.connection().execute(
+        select(candidates.c.id, candidates.c.request_id, candidates.c.text)
+        .where(candidates.c.round_id == rnd.id, candidates.c.status == "pending").order_by(candidates.c.id)
     ).all()
     admitted: list[tuple[CandidateRow, int, Verdict]] = []
     rejected: list[tuple[CandidateRow, Verdict]] = []
@@ -163,8 +164,9 @@ def _insert_tasks(
          "nearest_task_id": _nearest_id(index, verdict), "nearest_score": verdict.score, "created_at": now}
         for cand, _, verdict in admitted
     ]
-    statement = insert(Task).returning(Task.id, sort_by_parameter_order=True)
-    ids = [int(i) for i in session.scalars(statement, values)]
+    tasks = rows.table(Task)
+    statement = insert(tasks).returning(tasks.c.id, sort_by_parameter_order=True)
+    ids = [int(i) for i in session.connection().execute(statement, values).scalars()]
     for (_, position, _), task_id in zip(admitted, ids, strict=True):
         index.assign(position, task_id)
     # A task whose nearest match was admitted earlier in this pass learns that task's id now.
@@ -172,18 +174,16 @@ def _insert_tasks(
             for (_, _, verdict), task_id, row in zip(admitted, ids, values, strict=True)
             if verdict.nearest is not None and row["nearest_task_id"] is None]
     if late:
-        table = Task.__table__
-        assert isinstance(table, Table)
-        fix = update(table).where(table.c.id == bindparam("tid")).values(nearest_task_id=bindparam("near"))
-        session.execute(fix, late)
+        fix = update(tasks).where(tasks.c.id == bindparam("tid")).values(nearest_task_id=bindparam("near"))
+        session.connection().execute(fix, late)
     return ids
 
 
 def _set_status(session: Session, candidate_ids: list[int], status: str) -> None:
     if candidate_ids:
-        session.execute(
-            update(Candidate).where(Candidate.id.in_(candidate_ids)).values(status=status)
-            .execution_options(synchronize_session=False)
+        candidates = rows.table(Candidate)
+        session.connection().execute(
+            update(candidates).where(candidates.c.id.in_(candidate_ids)).values(status=status)
         )
 
 

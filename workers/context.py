@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from generator.admission import PoolIndex
 from generator.db.engine import open_database
 from generator.db.models import Pool, Round
+from generator.db.rows import table
 from generator.errors import ConfigError, NotFoundError
 from generator.llm import LLMClient
 from generator.params import GenerationParams
@@ -91,9 +93,11 @@ class WorkerContext:
             cached = self._status.get(round_id)
             if cached is not None and now - cached[1] < max_age_s:
                 return cached[0]
-        with self.sessions() as session:
-            rnd = session.get(Round, round_id)
-            status = rnd.status if rnd is not None else "missing"
+        rounds = table(Round)
+        with self.sessions() as session:  # a Core read: this runs for every few messages
+            query = select(rounds.c.status).where(rounds.c.id == round_id)
+            found = session.connection().execute(query).scalar()
+            status = found if found is not None else "missing"
         with self.lock:
             self._status[round_id] = (status, now)
         return status

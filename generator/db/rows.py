@@ -1,16 +1,17 @@
-"""Column values of the rows the pipeline writes most, for Core inserts without ORM objects.
+"""Column values of the rows the pipeline writes most, and Core statements that write them.
 
-The fleet writes a request row (and often instances and rejections) per LLM call; building them
-as plain dicts and inserting with one Core statement costs a fraction of the ORM unit of work.
-:mod:`generator.db.repository` builds its ORM rows from the same dicts, so both paths agree.
+The fleet writes a request row (and often instances and rejections) per LLM call. Plain dicts
+inserted with one Core statement on the session's connection cost a fraction of ORM objects
+(unit of work) and of ORM-enabled statements (bulk persistence): the hot path of every step.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from generator import records
@@ -48,9 +49,16 @@ def request_row(
     }
 
 
+def table(model: type[Base]) -> Table:
+    """The Core table of a model (statements on it skip the ORM's statement handling)."""
+    return cast(Table, model.__table__)
+
+
 def insert_request(session: Session, row: dict[str, object]) -> int:
     """Insert a :func:`request_row` with one Core statement (no ORM object); returns its id."""
-    return int(session.execute(insert(LLMRequest).values(row).returning(LLMRequest.id)).scalar_one())
+    requests = table(LLMRequest)
+    statement = insert(requests).values(row).returning(requests.c.id)
+    return int(session.connection().execute(statement).scalar_one())
 
 
 def rejection_row(
@@ -76,4 +84,4 @@ def rejection_row(
 def insert_rows(session: Session, model: type[Base], rows: Sequence[dict[str, object]]) -> None:
     """Insert rows of ``model`` with one Core executemany (no ORM objects); nothing when empty."""
     if rows:
-        session.execute(insert(model), list(rows))
+        session.connection().execute(insert(table(model)), list(rows))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -19,6 +18,7 @@ from generator.steps.context import (
     failed_transiently,
     move_tasks,
     open_tasks,
+    per_task,
     raise_if_transient,
     request_row,
 )
@@ -65,11 +65,11 @@ def classify(ctx: StepContext, task_ids: Sequence[int]) -> dict[int, bool | None
     failed for good leaves its tasks unknown too; one that failed transiently leaves them pending
     and raises LLMTransientError once the others are stored. Returns the answers stored now.
     """
-    tasks = open_tasks(ctx, task_ids, repo.PENDING_CLASSIFICATION)
-    if not tasks:
+    waiting = open_tasks(ctx, task_ids, repo.PENDING_CLASSIFICATION)
+    if not waiting:
         return {}
-    pool_id, round_id = tasks[0].pool_id, tasks[0].round_id
-    questions = [_Question(t.id, t.instruction) for t in tasks]
+    pool_id, round_id = waiting[0].pool_id, waiting[0].round_id
+    questions = [_Question(t.id, t.instruction) for t in waiting]
     calls: list[tuple[LLMCall, list[int]]] = []
     asking = questions
     for _ in range(1 + ctx.params.classification_retries):
@@ -79,18 +79,18 @@ def classify(ctx: StepContext, task_ids: Sequence[int]) -> dict[int, bool | None
         if not asking:
             break
     settled = [q for q in questions if q.failed is None or not failed_transiently(q.failed)]
-    groups: dict[tuple[bool | None, int], list[int]] = defaultdict(list)
-    for q in settled:
-        groups[(q.answer, len(q.replies))].append(q.task_id)
-    # Core statements, not ORM objects: the ORM unit of work cost more CPU than the rest of the step.
+    tasks = rows.table(Task)
+    # Core statements on the connection, and one UPDATE for the batch: this runs for every task.
     with ctx.sessions.begin() as session:
         requests = [request_row(ctx, pool_id, round_id, call, ids) for call, ids in calls]
         rows.insert_rows(session, LLMRequest, requests)
-        won: set[int] = set()
-        for (answer, attempts), ids in groups.items():
-            won |= move_tasks(session, ids, repo.PENDING_CLASSIFICATION, is_classification=answer,
-                              status=repo.PENDING_INSTANCES,
-                              classification_attempts=Task.classification_attempts + attempts)
+        won = move_tasks(
+            session, [q.task_id for q in settled], repo.PENDING_CLASSIFICATION,
+            status=repo.PENDING_INSTANCES,
+            is_classification=per_task({q.task_id: q.answer for q in settled}, tasks.c.is_classification),
+            classification_attempts=tasks.c.classification_attempts
+            + per_task({q.task_id: len(q.replies) for q in settled}, tasks.c.classification_attempts),
+        )
         rows.insert_rows(session, RejectionRow, [
             rows.rejection_row(pool_id, round_id, _unknown(q), task_id=q.task_id)
             for q in settled if q.task_id in won and q.answer is None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Column, ColumnElement, Row, case, select, update
+from sqlalchemy import cast as cast_sql
 from sqlalchemy.orm import Session, sessionmaker
 
 from generator.db import rows
@@ -72,27 +73,36 @@ def open_tasks(ctx: StepContext, task_ids: Sequence[int], status: str) -> list[T
     """
     if not task_ids:
         return []
+    tasks = rows.table(Task)
     with ctx.sessions() as session:
-        found = session.execute(
-            select(Task.id, Task.pool_id, Task.round_id, Task.instruction, Task.status,
-                   Task.is_classification).where(Task.id.in_(list(task_ids)), Task.status == status)
+        found = session.connection().execute(
+            select(tasks.c.id, tasks.c.pool_id, tasks.c.round_id, tasks.c.instruction, tasks.c.status,
+                   tasks.c.is_classification).where(tasks.c.id.in_(list(task_ids)), tasks.c.status == status)
         ).all()
     by_id = {row.id: row for row in found}
     if len({(row.pool_id, row.round_id) for row in found}) > 1:
         raise ValueError(f"tasks {sorted(by_id)} belong to several rounds; a batch is one round's")
-    return [by_id[i] for i in dict.fromkeys(task_ids) if i in by_id]
+    return [cast(TaskRow, by_id[i]) for i in dict.fromkeys(task_ids) if i in by_id]
+
+
+def per_task(values: Mapping[int, object], like: Column[Any]) -> ColumnElement[Any]:
+    """Each task's own value of a column, as ``CASE id WHEN ... END`` typed like the column, so one
+    UPDATE sets different values on a batch of tasks."""
+    return cast_sql(case(dict(values), value=rows.table(Task).c.id), like.type)
 
 
 def move_tasks(session: Session, task_ids: Sequence[int], from_status: str, **values: Any) -> set[int]:
-    """Set ``values`` on the tasks still in ``from_status``; returns the ids whose guard won.
+    """Set ``values`` on the tasks still in ``from_status`` (one Core UPDATE); returns the ids whose
+    guard won.
 
     The status guard is what makes steps idempotent: a task another delivery already moved on
     is not moved (nor written for) again.
     """
     if not task_ids:
         return set()
+    tasks = rows.table(Task)
     statement = (
-        update(Task).where(Task.id.in_(list(task_ids)), Task.status == from_status).values(**values)
-        .returning(Task.id).execution_options(synchronize_session=False)
+        update(tasks).where(tasks.c.id.in_(list(task_ids)), tasks.c.status == from_status).values(**values)
+        .returning(tasks.c.id)
     )
-    return set(session.scalars(statement))
+    return set(session.connection().execute(statement).scalars())

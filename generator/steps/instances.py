@@ -9,6 +9,7 @@ from generator.db import repository as repo
 from generator.db import rows
 from generator.db.models import Instance as InstanceRow
 from generator.db.models import Rejection as RejectionRow
+from generator.db.models import Task
 from generator.records import InstanceResult, LLMCall, Reason, Rejection, Stage
 from generator.steps.context import (
     StepContext,
@@ -18,6 +19,7 @@ from generator.steps.context import (
     failed_transiently,
     move_tasks,
     open_tasks,
+    per_task,
     raise_if_transient,
     request_row,
 )
@@ -64,10 +66,10 @@ def make_instances(ctx: StepContext, task_ids: Sequence[int]) -> dict[int, int]:
             if failed_transiently(call):
                 continue
             outcomes = {t.id: (t, *_outcome(ctx, t, call, i)) for i, t in enumerate(batch)}
-            full = [i for i, (_, result, _) in outcomes.items() if result.instances]
-            won = move_tasks(session, full, repo.PENDING_INSTANCES, status=repo.COMPLETE)
-            won |= move_tasks(session, [i for i in outcomes if i not in full], repo.PENDING_INSTANCES,
-                              status=repo.NO_INSTANCES)
+            ends = {i: repo.COMPLETE if result.instances else repo.NO_INSTANCES
+                    for i, (_, result, _) in outcomes.items()}
+            won = move_tasks(session, list(ends), repo.PENDING_INSTANCES,
+                             status=per_task(ends, rows.table(Task).c.status))
             # Only a task whose guard this delivery won is written for: it has no instances yet,
             # so plain inserts are exact.
             rows.insert_rows(session, InstanceRow, [

@@ -26,7 +26,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tests.support.completion_text import count_words, cut_words, echo_responder, shape
+if not __package__:  # run as a script: make ``tests`` and ``generator`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.support.completion_text import count_words, cut_words, echo_responder, shape  # noqa: E402
 
 Responder = Callable[[str], str]
 Reply = tuple[int, bytes, dict[str, str]]
@@ -229,8 +231,6 @@ def _load_responder(name: str) -> Responder:
     """``echo``, or a prompt -> text callable named ``name`` in tests/support/responders.py."""
     if name == "echo":
         return echo_responder
-    if not __package__:  # run as a script: make ``tests`` and ``generator`` importable
-        sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     module = importlib.import_module("tests.support.responders")  # lazily: it imports the generator
     return getattr(module, name)  # type: ignore[no-any-return]
 
