@@ -107,13 +107,13 @@ class RoundRunner:
                         if not inflight:
                             reason = "interrupted" if self.stop.is_set() else limit or "stopped"
                             if reason != "interrupted":
-                                retire_surplus(session, round_id)
                                 repo.finish_round(session, rnd, "completed", reason)
+                                retire_surplus(session, round_id)
                             break
                         todo = []
                     elif live >= rnd.target and open_tasks == 0 and not inflight:
-                        retire_surplus(session, round_id)
                         repo.finish_round(session, rnd, "completed", "target")
+                        retire_surplus(session, round_id)
                         break
                     generating = live < rnd.target and limit is None and not self.stop.is_set()
                 for job in todo:

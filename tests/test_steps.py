@@ -19,6 +19,7 @@ from generator.steps import StepContext
 from tests.support.llm_double import ScriptedLLMServer
 from tests.support.pools import open_round, scripted_context, sqlite_url
 from tests.support.responders import SelfInstructResponder
+from tests.support.services import fresh_postgres_database
 
 INSTRUCTIONS = (
     "Decide whether the review of the bakery sounds happy or unhappy.",
@@ -142,3 +143,17 @@ def test_instances_of_a_mixed_batch_go_output_first_and_input_first_in_one_reque
     assert any(kept.values()) and {i: n for i, n in kept.items() if n} == stored
     assert all(statuses[i] == (repo.COMPLETE if kept[i] else repo.NO_INSTANCES) for i in labels + free)
     assert set(kept) == set(labels + free)
+
+
+@pytest.mark.services
+def test_a_request_of_twenty_truncated_prompts_is_stored_whole_on_postgresql(tmp_path: Path) -> None:
+    with ScriptedLLMServer(RESPONDER, truncate_rate=1.0) as server, fresh_postgres_database() as url:
+        ctx = scripted_context(url, server.base_url)
+        ctx.settings = ctx.settings.model_copy(update={"llm_prompts_per_request": 20})
+        ctx.client = OpenAIClient(server.base_url, "k", "scripted-model", prompts_per_request=20,
+                                  sleep=lambda _s: None)
+        assert steps.generate(ctx, open_round(ctx.sessions, 10))
+        with ctx.sessions() as session:
+            request = session.scalars(select(LLMRequest)).one()
+            assert request.prompt_count == 20 and request.finish_reason == ",".join(["length"] * 20)
+        ctx.sessions.kw["bind"].dispose()

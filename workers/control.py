@@ -103,10 +103,27 @@ def finish(sessions: sessionmaker[Session], round_id: int, status: str, reason: 
         session.refresh(rnd)
         if rnd.status != "running":
             return False
-        retire_surplus(session, round_id)
+        # The round row first: candidate writers hold a share lock on it (see
+        # repository.round_status_for_update), so once this returns, no pending candidate is
+        # still on its way, and retiring sees them all.
         repo.finish_round(session, rnd, status, reason, error)
+        retire_surplus(session, round_id)
     log.info("round %s %s (%s)", round_id, status, reason)
     return True
+
+
+# Stage tasks of a round failing for good this often mean a bug or bad data, not bad luck (passing
+# endpoint, broker and database trouble is retried first): the round fails and says why, instead
+# of having its work re-sent by every tick forever.
+FAILURES_TO_FAIL_ROUND = 5
+
+
+def note_failure(wc: WorkerContext, round_id: int, task: str, error: BaseException | None) -> None:
+    """A stage task of the round failed for good; the round fails at ``FAILURES_TO_FAIL_ROUND`` of them."""
+    count = wc.hints.count_failure(round_id)
+    if count >= FAILURES_TO_FAIL_ROUND:
+        finish(wc.sessions, round_id, "failed", "error",
+               f"{count} stage tasks failed for good; the last, {task}: {error!r}"[:2000])
 
 
 def cancel_round(sessions: sessionmaker[Session], round_id: int) -> None:

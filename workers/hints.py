@@ -94,6 +94,15 @@ class Hints:
             pipe.set(self._claim_key(to_kind, ident), "1", nx=True, px=self.ttl_ms)
         return [ident for ident, won in zip(idents, pipe.execute()[1:], strict=True) if won]
 
+    def count_failure(self, round_id: int) -> int:
+        """Count one stage task of the round that failed for good; returns the round's count so far
+        (forgotten ``ttl_s`` after the last one)."""
+        key = f"{PREFIX}round:{round_id}:failures"
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.pexpire(key, self.ttl_ms)
+        return int(pipe.execute()[0])
+
     def take_tickets(self, round_id: int, want: int) -> list[int]:
         """New ticket ids bringing the round's generate messages in flight up to ``want`` (atomic)."""
         if want <= 0:

@@ -40,8 +40,10 @@ RETRYING: dict[str, Any] = {
 }
 
 
-def _release_on_failure(sender: Any = None, args: Any = None, **_: Any) -> None:
-    """A stage task that failed for good frees its claim, so the next tick re-sends the work."""
+def _release_on_failure(sender: Any = None, args: Any = None, exception: BaseException | None = None,
+                        **_: Any) -> None:
+    """A stage task that failed for good frees its claim, so the next tick re-sends the work; too
+    many such failures fail the round (:func:`workers.control.note_failure`)."""
     name, args = getattr(sender, "name", ""), list(args or ())
     with control.best_effort("claim release"):
         wc = current()
@@ -51,8 +53,12 @@ def _release_on_failure(sender: Any = None, args: Any = None, **_: Any) -> None:
             wc.hints.release("admit", int(args[0]))
         elif name in ("selfinstruct.classify", "selfinstruct.instances") and len(args) > 1:
             wc.hints.release_many(name.rsplit(".", 1)[1], followups.task_ids(args[1]))
+        if name in STAGE_TASKS and args:
+            control.note_failure(wc, int(args[0]), name, exception)
 
 
+STAGE_TASKS = ("selfinstruct.generate", "selfinstruct.admit", "selfinstruct.classify",
+               "selfinstruct.instances")
 task_failure.connect(_release_on_failure, weak=False)
 
 

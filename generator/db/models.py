@@ -91,7 +91,8 @@ class LLMRequest(Base):
     api: Mapped[str] = mapped_column(String(20))
     prompt: Mapped[str] = mapped_column(Text)
     response: Mapped[str | None] = mapped_column(Text, nullable=True)
-    finish_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # One reason per prompt, comma-separated (a batch of 20 truncated answers is 139 characters).
+    finish_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     prompt_count: Mapped[int] = mapped_column(Integer, default=1)
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)

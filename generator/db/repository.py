@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from generator import records
 from generator.db.models import Candidate, Instance, Pool, Round, Task, utcnow
+from generator.db.rows import table
 from generator.errors import NotFoundError
 from generator.params import GenerationParams
 
@@ -154,18 +155,35 @@ def finish_round(
     session.refresh(rnd)
 
 
-def add_candidates(session: Session, rnd: Round, request_id: int, texts: Sequence[str]) -> list[int]:
-    """Store the parsed instructions of one (just stored) response as pending candidates; their ids.
+def round_status_for_update(session: Session, round_id: int) -> str:
+    """The round's status, read with a share lock on its row (PostgreSQL) until the transaction ends.
+
+    Writers of a round's candidates read it this way: ending a round updates that row first, so
+    it waits for them, and they wait for it and then see the round ended (their candidates are
+    then surplus, never left pending in an ended round).
+    """
+    rounds = table(Round)
+    query = select(rounds.c.status).where(rounds.c.id == round_id).with_for_update(read=True)
+    status = session.connection().execute(query).scalar()
+    if status is None:
+        raise NotFoundError(f"no round with id {round_id}")
+    return str(status)
+
+
+def add_candidates(session: Session, pool_id: int, round_id: int, request_id: int, texts: Sequence[str],
+                   status: str = "pending") -> list[int]:
+    """Store the parsed instructions of one (just stored) response as candidates; their ids.
 
     One Core insert: ``(request_id, position)`` is unique, so a response is never stored twice.
     """
     if not texts:
         return []
     now = utcnow()
-    values = [{"pool_id": rnd.pool_id, "round_id": rnd.id, "request_id": request_id, "position": position,
-               "text": body, "status": "pending", "created_at": now} for position, body in enumerate(texts)]
-    statement = insert(Candidate).returning(Candidate.id, sort_by_parameter_order=True)
-    return [int(i) for i in session.scalars(statement, values)]
+    values = [{"pool_id": pool_id, "round_id": round_id, "request_id": request_id, "position": position,
+               "text": body, "status": status, "created_at": now} for position, body in enumerate(texts)]
+    candidates = table(Candidate)
+    statement = insert(candidates).returning(candidates.c.id, sort_by_parameter_order=True)
+    return [int(i) for i in session.connection().execute(statement, values).scalars()]
 
 
 def tasks_in_status(session: Session, round_id: int, status: str, limit: int | None = None) -> list[Task]:

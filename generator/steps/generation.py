@@ -25,7 +25,8 @@ def _sample(session: Session, pool_id: int, origin: str, k: int) -> list[str]:
 
 
 def generate(ctx: StepContext, round_id: int) -> list[int]:
-    """Ask the LLM for new instructions; store the request and its parsed candidates; return their ids.
+    """Ask the LLM for new instructions; store the request and its parsed candidates; return the ids of
+    the pending ones.
 
     One request carries :func:`batch_size` prompts. Their in-context instructions are drawn from
     one random sample of the pool per origin, big enough for every prompt to get distinct items.
@@ -44,7 +45,7 @@ def generate(ctx: StepContext, round_id: int) -> list[int]:
     ]
     call = ctx.client.complete(prompts, ctx.params.instruction_decoding, Stage.GENERATE)
     with ctx.sessions.begin() as session:
-        rnd = repo.get_round(session, round_id)
+        running = repo.round_status_for_update(session, round_id) == "running"
         request_id = rows.insert_request(session, request_row(ctx, pool_id, round_id, call))
         texts: list[str] = []
         rejections: list[dict[str, object]] = []
@@ -56,9 +57,11 @@ def generate(ctx: StepContext, round_id: int) -> list[int]:
             rejections += [rows.rejection_row(pool_id, round_id, rejection, request_id=request_id)
                            for rejection in parsed.rejections]
         rows.insert_rows(session, RejectionRow, rejections)
-        ids = repo.add_candidates(session, rnd, request_id, texts)
+        # A round that ended meanwhile keeps what came back as surplus: never judged, never pending.
+        ids = repo.add_candidates(session, pool_id, round_id, request_id, texts,
+                                  "pending" if running else "surplus")
     raise_if_transient(call)
-    return ids
+    return ids if running else []
 
 
 def _next_number(prompt: str) -> int:

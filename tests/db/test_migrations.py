@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session
 
 from generator.db.engine import downgrade, is_current, make_engine, open_database, upgrade
-from generator.db.models import Base
+from generator.db.models import Base, LLMRequest
 from tests.support.services import fresh_postgres_database
 
 TABLES = {"pools", "rounds", "tasks", "instances", "llm_requests", "rejections", "candidates"}
@@ -51,3 +52,34 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'wal.db'}")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def _requests_stored_before_batching_name_their_task(url: str) -> None:
+    engine = make_engine(url)
+    upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO pools (id, name, seed_source, params, created_at) "
+                             "VALUES (1, 'p', '', '{}', CURRENT_TIMESTAMP)")
+        for request_id, task_id in ((1, 7), (2, None)):
+            conn.execute(text(
+                "INSERT INTO llm_requests (id, pool_id, task_id, stage, model, api, prompt, prompt_count, "
+                "prompt_tokens, completion_tokens, latency_ms, attempts, created_at) VALUES "
+                "(:id, 1, :task, 'classify', 'm', 'completions', 'p', 1, 0, 0, 0, 1, CURRENT_TIMESTAMP)"
+            ), {"id": request_id, "task": task_id})
+    upgrade(engine)
+    with Session(engine) as session:
+        stored = dict(session.execute(select(LLMRequest.id, LLMRequest.task_ids)).all())
+    assert stored == {1: [7], 2: None}
+    downgrade(engine, "0001")
+    assert "task_ids" not in {c["name"] for c in inspect(engine).get_columns("llm_requests")}
+    engine.dispose()
+
+
+def test_migration_0002_lists_the_task_of_every_older_request_on_sqlite(tmp_path: Path) -> None:
+    _requests_stored_before_batching_name_their_task(f"sqlite:///{tmp_path / 'old.db'}")
+
+
+@pytest.mark.services
+def test_migration_0002_lists_the_task_of_every_older_request_on_postgresql() -> None:
+    with fresh_postgres_database() as url:
+        _requests_stored_before_batching_name_their_task(url)

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from generator.db.models import Round, Task
 from generator.errors import RoundStateError
@@ -58,3 +58,24 @@ def test_a_round_ends_at_its_token_budget(tmp_path: Path) -> None:
     # Overshoot is bounded by the requests in flight when the budget was crossed (generate ~1.5k tokens each).
     assert 3000 <= counts.tokens <= 3000 + 4 * 2000, counts.tokens
     assert counts.complete < 1000
+
+
+def test_a_round_whose_tasks_keep_failing_for_good_fails_and_says_why(tmp_path: Path) -> None:
+    with ScriptedLLMServer(SelfInstructResponder(seed=62), latency_s=0.02) as server, \
+            fleet(tmp_path, server.base_url) as f:
+        # Bad data the pipeline cannot store: the database refuses every instances request row.
+        with f.wc.sessions.begin() as session:
+            session.execute(text(
+                "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN "
+                "RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql"))
+            session.execute(text(
+                "CREATE TRIGGER refuse_instances BEFORE INSERT ON llm_requests FOR EACH ROW "
+                "WHEN (NEW.stage = 'instances') EXECUTE FUNCTION refuse()"))
+        f.worker("w1")
+        f.wait_ready("w1")
+        round_id = f.start_round(10)
+        counts = f.wait_round(round_id, timeout_s=60)
+        rnd = _round(f, round_id)
+    assert (counts.status, counts.end_reason) == ("failed", "error")
+    assert rnd.error is not None and "refused by the test" in rnd.error, rnd.error
+    assert counts.complete == 0

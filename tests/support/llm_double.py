@@ -28,7 +28,7 @@ from typing import Any
 
 if not __package__:  # run as a script: make ``tests`` and ``generator`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.support.completion_text import count_words, cut_words, echo_responder, shape  # noqa: E402
+from tests.support.completion_text import count_words, cut_words, echo_responder, shape
 
 Responder = Callable[[str], str]
 Reply = tuple[int, bytes, dict[str, str]]
