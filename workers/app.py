@@ -39,6 +39,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     visibility = settings.visibility_timeout_s
     return {
         "broker_url": settings.broker_url,
+        # kombu's Redis transport with a reconnection race closed (see workers/broker.py).
+        "broker_transport": "workers.broker:Transport"
+        if (settings.broker_url or "").startswith(("redis://", "rediss://")) else None,
         "result_backend": settings.result_backend,
         # Results live in the database; a backend is optional and only for monitoring.
         "task_ignore_result": settings.result_backend is None,

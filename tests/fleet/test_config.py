@@ -6,13 +6,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import redis
 from celery.schedules import crontab
+from kombu import Connection
 from sqlalchemy.exc import OperationalError
 
 from generator.errors import ConfigError, TransientError
 from generator.settings import load_settings
+from tests.support.services import REDIS_URL
 from workers import tasks
 from workers.app import QUEUES, TASK_ROUTES, celery_config, make_app
+from workers.broker import Transport
 from workers.schedule import beat_schedule, read_schedule
 from workers.state import RoundState
 
@@ -94,3 +98,22 @@ def test_generate_requests_follow_the_shortfall_and_the_cap() -> None:
     done = RoundState(1, "running", 10, tasks={"complete": 10})
     assert done.generate_wanted(8) == 0 and done.done
     assert not RoundState(1, "running", 10, tasks={"complete": 9, "pending_instances": 1}).done
+
+
+def test_a_redis_broker_uses_the_transport_whose_closed_channels_fail_as_connection_errors() -> None:
+    assert celery_config(load_settings(broker_url="redis://h:6379/0"))["broker_transport"] == \
+        "workers.broker:Transport"
+    assert celery_config(load_settings(broker_url="amqp://h:5672//"))["broker_transport"] is None
+
+
+@pytest.mark.services
+def test_acknowledging_on_a_channel_whose_connection_closed_is_a_connection_error() -> None:
+    """What a pool process finishing a task while Redis restarts runs into (see workers/broker.py)."""
+    with Connection(f"{REDIS_URL}/0", transport=Transport) as connection:
+        channel = connection.channel()
+        assert channel._connparams()["host"]  # an open channel connects as kombu's would
+        connection.transport.client = None  # what closing the broker connection leaves behind
+        with pytest.raises(redis.ConnectionError):
+            channel._connparams()
+        with pytest.raises(connection.connection_errors):
+            channel.basic_ack("a-delivery-tag")

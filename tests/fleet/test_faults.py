@@ -113,4 +113,4 @@ def test_round_completes_across_a_redis_restart(tmp_path: Path) -> None:
     for name in ("w1", "w2", "w3"):  # each worker lost the broker and connected again
         log = f.log(name)
         lost_at = log.find("Connection to broker lost")
-        assert lost_at >= 0 and "Connected to redis" in log[lost_at:], f.logs_tail()
+        assert lost_at >= 0 and "Connected to " in log[lost_at:], f.logs_tail()
