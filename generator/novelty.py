@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +35,7 @@ import numpy.typing as npt
 from generator.bounds import Bounds
 from generator.corpus import Corpus, f_bounds
 from generator.inverted import InvertedIndex
+from generator.matches import Match, Verdict
 from generator.nearest import fill_zeros, top_k
 from generator.prefix_index import PrefixIndex, ProbePlan, make_plan
 from generator.rouge import match_masks, tokenize
@@ -48,33 +48,14 @@ except ImportError:  # pragma: no cover - depends on the build
 if os.environ.get("SELFINSTRUCT_NATIVE") == "0":  # opt out, e.g. to compare both paths
     _native = None  # type: ignore[assignment]
 
+__all__ = ["HAS_NATIVE", "Match", "NoveltyIndex", "Verdict"]
+
 HAS_NATIVE = _native is not None  # whether the C kernel was built, imported and not opted out
 
 # l - 1 for the l-prefix filter. With l = 2 (prefixes one element longer on both sides
 # must share 2 elements, not 1) probing reads ~3x more entries but candidates drop ~20x
 # on instruction-like text, and counting entries is far cheaper than verifying items.
 EXTRA = 1
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    """A pool item and its exact ROUGE-L F with the queried text."""
-
-    index: int
-    text: str
-    score: float
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """Outcome of a novelty check.
-
-    ``novel`` is False iff some pool item scores >= threshold; ``nearest`` is then the
-    highest-scoring item (lowest index on ties) with its exact score, else None.
-    """
-
-    novel: bool
-    nearest: Match | None
 
 
 class NoveltyIndex:

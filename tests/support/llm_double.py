@@ -28,7 +28,7 @@ from typing import Any
 
 if not __package__:  # run as a script: make ``tests`` and ``generator`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.support.completion_text import count_words, cut_words, echo_responder, shape
+from tests.support.completion_text import count_words, cut_words, echo_responder, prompts_of, shape
 
 Responder = Callable[[str], str]
 Reply = tuple[int, bytes, dict[str, str]]
@@ -180,7 +180,7 @@ class ScriptedLLMServer(ThreadingHTTPServer):
         if outcome == "garbage-schema":
             return _json(200, {"object": "text_completion", "unexpected": True})
         try:
-            prompts = _prompts(body, chat)
+            prompts = prompts_of(body, chat)
         except ValueError as exc:
             return _error(400, str(exc))
         try:
@@ -210,21 +210,6 @@ class ScriptedLLMServer(ThreadingHTTPServer):
             "usage": {"prompt_tokens": prompt_words, "completion_tokens": used,
                       "total_tokens": prompt_words + used},
         }
-
-
-def _prompts(body: dict[str, Any], chat: bool) -> list[str]:
-    """The prompts of a request: ``prompt`` (str or list), or the last user message of a chat."""
-    if not chat:
-        prompt = body.get("prompt")
-        if isinstance(prompt, list) and prompt and all(isinstance(p, str) for p in prompt):
-            return prompt
-        if not isinstance(prompt, str):
-            raise ValueError("prompt must be a string or a non-empty list of strings")
-        return [prompt]
-    users = [m for m in body.get("messages") or () if isinstance(m, dict) and m.get("role") == "user"]
-    if not users:
-        raise ValueError("messages must hold a user message")
-    return [str(users[-1].get("content") or "")]
 
 
 def _load_responder(name: str) -> Responder:
