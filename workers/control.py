@@ -64,15 +64,14 @@ def request_batches(wc: WorkerContext, task: str, round_id: int, task_ids: list[
     """Claim (task, id) for each task and send the claimed ones as ``task(round_id, batch)`` messages
     of up to ``prompts_per_request`` tasks; returns how many messages were sent."""
     claimed = [i for i, won in zip(task_ids, wc.hints.claim_many(task, task_ids), strict=True) if won]
-    sent = 0
-    for batch in chunked(claimed, wc.settings.prompts_per_request):
+    batches = list(chunked(claimed, wc.settings.prompts_per_request))
+    for number, batch in enumerate(batches):
         try:
             wc.app.send_task(f"selfinstruct.{task}", args=[round_id, batch])
         except BaseException:
-            wc.hints.release_many(task, claimed[sent * wc.settings.prompts_per_request:])  # a tick re-sends
+            wc.hints.release_many(task, [i for unsent in batches[number:] for i in unsent])  # a tick re-sends
             raise
-        sent += 1
-    return sent
+    return len(batches)
 
 
 def _send_claimed(wc: WorkerContext, task: str, ident: int, *args: int) -> None:

@@ -10,7 +10,6 @@ completions request.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -78,9 +77,8 @@ def run_instances(wc: WorkerContext, round_id: int, ids: list[int]) -> list[int]
     return sorted(i for i, n in kept.items() if n)
 
 
-def after_instances(wc: WorkerContext, round_id: int, ids: Iterable[int], kept: dict[int, int]) -> None:
+def after_instances(wc: WorkerContext, round_id: int, ids: list[int], kept: dict[int, int]) -> None:
     """Free the claims; end the round if these were its last open tasks; replace tasks left empty."""
-    ids = list(ids)
     with control.best_effort("instances follow-up"):
         wc.hints.release_many("instances", ids)
         if not all(kept.get(i, 0) for i in ids):

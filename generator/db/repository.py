@@ -190,6 +190,3 @@ def tasks_in_status(session: Session, round_id: int, status: str, limit: int | N
     """Machine tasks of a round in ``status``, oldest first."""
     query = select(Task).where(Task.round_id == round_id, Task.status == status).order_by(Task.id)
     return list(session.scalars(query.limit(limit) if limit else query))
-
-
-

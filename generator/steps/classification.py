@@ -39,14 +39,14 @@ def _ask(ctx: StepContext, batch: list[_Question]) -> LLMCall:
     """One request for ``batch``; records each task's reply (or the request's error) on it."""
     prompts = [classification.render_classification_prompt(q.text) for q in batch]
     call = ctx.client.complete(prompts, ctx.params.classification_decoding, Stage.CLASSIFY)
-    for position, question in enumerate(batch):
-        if call.error is not None:
+    if call.error is not None:
+        for question in batch:
             question.failed = call
             question.replies.append(repr(call.error))
-            continue
-        text = call.choices[position].text
-        question.replies.append(repr(text))
-        question.answer = classification.parse_classification_answer(text)
+        return call
+    for question, choice in zip(batch, call.choices, strict=True):
+        question.replies.append(repr(choice.text))
+        question.answer = classification.parse_classification_answer(choice.text)
     return call
 
 
@@ -99,4 +99,3 @@ def classify(ctx: StepContext, task_ids: Sequence[int]) -> dict[int, bool | None
         if q.failed is not None:
             raise_if_transient(q.failed)
     return {q.task_id: q.answer for q in settled if q.task_id in won}
-

@@ -56,7 +56,7 @@ def request_row(ctx: StepContext, pool_id: int, round_id: int | None, call: LLMC
 
 def raise_if_transient(call: LLMCall) -> None:
     """Raise LLMTransientError for a call that failed for a reason worth retrying later."""
-    if call.error is not None and call.transient:
+    if failed_transiently(call):
         raise LLMTransientError(f"{call.stage} request failed: {call.error}")
 
 

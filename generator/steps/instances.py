@@ -65,24 +65,24 @@ def make_instances(ctx: StepContext, task_ids: Sequence[int]) -> dict[int, int]:
             request_id = rows.insert_request(session, row)
             if failed_transiently(call):
                 continue
-            outcomes = {t.id: (t, *_outcome(ctx, t, call, i)) for i, t in enumerate(batch)}
+            outcomes = {t.id: _outcome(ctx, t, call, i) for i, t in enumerate(batch)}
             ends = {i: repo.COMPLETE if result.instances else repo.NO_INSTANCES
-                    for i, (_, result, _) in outcomes.items()}
+                    for i, (result, _) in outcomes.items()}
             won = move_tasks(session, list(ends), repo.PENDING_INSTANCES,
                              status=per_task(ends, rows.table(Task).c.status))
             # Only a task whose guard this delivery won is written for: it has no instances yet,
             # so plain inserts are exact.
             rows.insert_rows(session, InstanceRow, [
                 {"task_id": task_id, "position": n, "input": x.input, "output": x.output}
-                for task_id, (_, result, _) in outcomes.items() if task_id in won
+                for task_id, (result, _) in outcomes.items() if task_id in won
                 for n, x in enumerate(result.instances)
             ])
             rows.insert_rows(session, RejectionRow, [
                 rows.rejection_row(pool_id, round_id, r, request_id=request_id, task_id=task_id)
-                for task_id, (_, _, rejections) in outcomes.items() if task_id in won
+                for task_id, (_, rejections) in outcomes.items() if task_id in won
                 for r in rejections
             ])
-            kept.update({task_id: len(result.instances) for task_id, (_, result, _) in outcomes.items()})
+            kept.update({task_id: len(result.instances) for task_id, (result, _) in outcomes.items()})
     for call, _ in calls:
         raise_if_transient(call)
     return kept
