@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from generator import records
@@ -190,3 +190,10 @@ def tasks_in_status(session: Session, round_id: int, status: str, limit: int | N
     """Machine tasks of a round in ``status``, oldest first."""
     query = select(Task).where(Task.round_id == round_id, Task.status == status).order_by(Task.id)
     return list(session.scalars(query.limit(limit) if limit else query))
+
+
+def live_count(session: Session, round_id: int) -> int:
+    """The round's admitted tasks that have not ended without instances."""
+    query = select(func.count()).where(Task.round_id == round_id, Task.status.in_(LIVE_STATUSES))
+    live = session.scalar(query)
+    return int(live or 0)

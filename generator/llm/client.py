@@ -7,13 +7,18 @@ in :mod:`generator.llm.ratelimit`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Protocol
 
 from generator.records import LLMCall, Stage
 from generator.selfinstruct.params import Decoding
 
-__all__ = ["LLMClient", "Throttle"]
+__all__ = ["TRANSIENT_4XX", "LLMClient", "Throttle", "is_permanent_refusal", "redact_secrets"]
+
+TRANSIENT_4XX = frozenset({408, 409, 429})  # the 4xx answers that mean "try again", as openai's own client
+_STATUS = re.compile(r"^(\d{3})\b")
+_SECRET = re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}")
 
 
 class Throttle(Protocol):
@@ -32,3 +37,20 @@ class LLMClient(Protocol):
     def complete(self, prompts: Sequence[str], decoding: Decoding, stage: Stage) -> LLMCall:
         """One choice per prompt, in prompt order; endpoint failures come back as ``LLMCall.error``."""
         ...
+
+
+def is_permanent_refusal(error: str) -> bool:
+    """Whether a stored request ``error`` is the endpoint refusing for good (a 4xx that is not retried).
+
+    The client stores such errors as ``"<status> <phrase>: <server message>"``; every other
+    failure (429/5xx, timeouts, connection errors, malformed bodies) is transient.
+    """
+    match = _STATUS.match(error)
+    return match is not None and 400 <= int(match.group(1)) < 500 and int(match.group(1)) not in TRANSIENT_4XX
+
+
+def redact_secrets(text: str, api_key: str | None = None) -> str:
+    """``text`` with anything looking like an API key (``sk-...``, or ``api_key``) replaced by ``***``."""
+    if api_key and len(api_key) >= 8:  # shorter placeholders ("EMPTY") are no secret
+        text = text.replace(api_key, "***")
+    return _SECRET.sub("sk-***", text)

@@ -23,7 +23,7 @@ import httpx2
 import openai
 
 from generator.errors import ConfigError
-from generator.llm.client import Throttle
+from generator.llm.client import TRANSIENT_4XX, Throttle, redact_secrets
 from generator.records import Choice, LLMCall, Stage
 from generator.selfinstruct.params import Decoding
 from generator.settings import Settings
@@ -32,7 +32,6 @@ MAX_STOP_SEQUENCES = 4      # the OpenAI API rejects requests with more than 4 s
 BACKOFF_BASE_S = 0.5        # first retry waits up to this; doubles per attempt
 BACKOFF_CAP_S = 30.0        # ...but never more than this
 RETRY_AFTER_CAP_S = 60.0    # a server asking for longer is capped: the round has a deadline too
-TRANSIENT_4XX = frozenset({408, 409, 429})  # the 4xx answers that mean "try again", as openai's own client
 
 
 class MalformedResponseError(ValueError):
@@ -66,6 +65,7 @@ class OpenAIClient:
         self.max_prompts_per_request = max(1, prompts_per_request) if api == "completions" else 1
         self.max_retries = max_retries
         self._throttle = throttle
+        self._api_key = api_key  # only to redact it from error text a server echoes back
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0)
@@ -95,7 +95,8 @@ class OpenAIClient:
                 transient, error, retry_after = _classify(exc)
                 if not transient or attempts > self.max_retries:
                     suffix = f" after {attempts} attempts" if transient else ""
-                    return replace(call, error=error + suffix, attempts=attempts, latency_s=latency,
+                    error = redact_secrets(error + suffix, self._api_key)
+                    return replace(call, error=error, attempts=attempts, latency_s=latency,
                                    transient=transient)
                 self._sleep(self._delay(attempts, retry_after))
                 continue
