@@ -196,14 +196,17 @@ def tick_all(wc: WorkerContext) -> dict[int, str]:
     return {round_id: tick(wc, round_id) for round_id in ids}
 
 
-def advance(wc: WorkerContext, round_id: int, *, replace: bool, readmit: bool = False) -> None:
-    """End the round if it is done (or out of budget/time); else, with ``replace``, top generation up.
+def advance(wc: WorkerContext, round_id: int, *, replace: bool, readmit: bool = False,
+            full: bool = False) -> None:
+    """End the round if it is done, out of budget/time (or, with ``full``, failing); else, with
+    ``replace``, top generation up.
 
     ``readmit`` also asks for admission of pending candidates (admission stops at the target,
-    and a task that ended without instances makes room again).
+    and a task that ended without instances makes room again). Follow-ups of work that came back
+    empty pass ``full``, so that refusals and lack of progress end the round without waiting for a tick.
     """
     with wc.sessions() as session:
-        state = load_state(session, round_id)
+        state = load_state(session, round_id, full=full)
     if state is None or settle(wc, round_id, state) or not replace:
         return
     if readmit and state.pending_candidates:

@@ -7,8 +7,8 @@ ends for the same reasons, with the same words, however it runs.
 The failure rule (checked first, in this order):
 
 1. **Permanent refusals stop at once**: the last :data:`PERMANENT_REFUSALS` (3) LLM requests of the
-   round, in any stage, were refused for good (400/401/403/404/422..., never retried) → the round
-   fails with the server's message (API keys redacted by the client).
+   round in one stage (generate, classify, instances, tag) were refused for good (400/401/403/404/
+   422..., never retried) → the round fails with the server's message (API keys redacted by the client).
 2. **Transient failures stop when they persist**: the last :data:`TRANSIENT_FAILURES` (8) requests all
    failed after the client's own retries (429/5xx/timeouts/garbage) → the round fails.
 3. **Stage work failing for other reasons** (database, broker, a bug): :data:`STAGE_FAILURES` (5)
@@ -25,7 +25,8 @@ Then: a stop request (Ctrl-C) winds down; a reached budget or deadline ends the 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -36,7 +37,7 @@ TRANSIENT_FAILURES = 8
 STAGE_FAILURES = 5
 FRUITLESS_GENERATES = 50
 ITEMS_PER_REQUEST_GUESS = 5.0  # before the round has its own figures (the prompt asks for ~8)
-RECENT_REQUESTS = max(PERMANENT_REFUSALS, TRANSIENT_FAILURES)  # how many outcomes a state carries
+RECENT_REQUESTS = TRANSIENT_FAILURES  # how many outcomes a state carries
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +56,8 @@ class RoundState:
     """What the policy looks at: counts of one running round, as read by its executor.
 
     ``recent_errors`` holds the ``error`` of the round's newest LLM requests, newest first (None
-    for a success), at most :data:`RECENT_REQUESTS` of them.
+    for a success), at most :data:`RECENT_REQUESTS` of them; ``stage_errors`` the same per stage,
+    at most :data:`PERMANENT_REFUSALS` each.
     """
 
     target: int
@@ -67,6 +69,7 @@ class RoundState:
     deadline: datetime | None = None
     produced: Yield = Yield()
     recent_errors: tuple[str | None, ...] = ()
+    stage_errors: Mapping[str, tuple[str | None, ...]] = field(default_factory=dict)
     fruitless_generates: int = 0            # newest generate requests in a row with nothing admitted
     stage_failures: int = 0
     last_stage_failure: str = ""
@@ -132,11 +135,11 @@ def decide(state: RoundState) -> Decision:
 
 def failure_cause(state: RoundState) -> str | None:
     """Why the round must fail now (the failure rule), or None."""
-    recent = state.recent_errors
-    refusals = recent[:PERMANENT_REFUSALS]
-    if len(refusals) == PERMANENT_REFUSALS and all(e and is_permanent_refusal(e) for e in refusals):
-        return f"the endpoint refused {PERMANENT_REFUSALS} requests in a row: {refusals[0]}"
-    failures = recent[:TRANSIENT_FAILURES]
+    for stage, errors in state.stage_errors.items():
+        refusals = errors[:PERMANENT_REFUSALS]
+        if len(refusals) == PERMANENT_REFUSALS and all(e and is_permanent_refusal(e) for e in refusals):
+            return f"the endpoint refused {PERMANENT_REFUSALS} {stage} requests in a row: {refusals[0]}"
+    failures = state.recent_errors[:TRANSIENT_FAILURES]
     if len(failures) == TRANSIENT_FAILURES and all(e is not None for e in failures):
         return f"the last {TRANSIENT_FAILURES} LLM requests failed; the last: {failures[0]}"
     if state.stage_failures >= STAGE_FAILURES:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from generator import steps
 from generator.db import repository as repo
+from generator.db import requests
 from generator.db.stats import RoundCounts, round_counts
 from generator.db.statuses import RoundStatus, TaskStatus
 from generator.errors import LLMTransientError
@@ -53,11 +54,13 @@ class RoundRunner:
         self._stage_failures = 0
         self._last_failure = ""
         self._last_progress = 0.0
+        self._resumed_after = 0  # requests up to this id were sent before this run (see observe)
 
     def run(self, round_id: int) -> RoundCounts:
         """Run (or resume) the round until it ends or a stop is requested; return its counts."""
         with self.ctx.sessions() as session:
             index = PoolIndex(repo.get_round(session, round_id).pool_id, self.ctx.params.rouge_threshold)
+            self._resumed_after = requests.last_request_id(session, round_id)
         with ThreadPoolExecutor(max_workers=self.ctx.settings.llm_concurrency) as pool:
             while self._turn(pool, round_id, index):
                 self._collect(self.poll_s)
@@ -75,7 +78,8 @@ class RoundRunner:
                 return False
             admit_pending(session, rnd, index, self.ctx.params, repo.live_count(session, round_id))
             seen = observe(session, rnd, datetime.now(UTC), stop_requested=self.stop.is_set(),
-                           stage_failures=self._stage_failures, last_stage_failure=self._last_failure)
+                           stage_failures=self._stage_failures, last_stage_failure=self._last_failure,
+                           after_request_id=self._resumed_after)
             decision = policy.decide(seen.state)
             jobs = self._stage_jobs(session, round_id) if _starts_work(decision) else []
         if isinstance(decision, policy.Failing):

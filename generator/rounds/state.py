@@ -31,8 +31,12 @@ class Observed:
 
 
 def observe(session: Session, rnd: Round, now: datetime, *, full: bool = True, stop_requested: bool = False,
-            stage_failures: int = 0, last_stage_failure: str = "") -> Observed:
-    """The round's state; ``full`` also reads what the failure rule needs (recent requests, progress)."""
+            stage_failures: int = 0, last_stage_failure: str = "", after_request_id: int = 0) -> Observed:
+    """The round's state; ``full`` also reads what the failure rule needs (recent requests, progress).
+
+    Only requests with an id above ``after_request_id`` feed the failure rule: a resumed round is
+    judged by what happened since it was resumed, not by the failures that ended it before.
+    """
     tasks = counts.task_counts(session, rnd.id)
     cands = counts.candidate_counts(session, rnd.id)
     produced = policy.Yield(
@@ -46,9 +50,12 @@ def observe(session: Session, rnd: Round, now: datetime, *, full: bool = True, s
         live=sum(tasks.get(s, 0) for s in LIVE_STATUSES),
         open_tasks=sum(tasks.get(s, 0) for s in OPEN_STATUSES),
         now=now, tokens_used=used, budget_tokens=rnd.budget_tokens, deadline=rnd.deadline, produced=produced,
-        recent_errors=requests.recent_errors(session, rnd.id, policy.RECENT_REQUESTS) if full else (),
-        fruitless_generates=(requests.fruitless_generates(session, rnd.id, policy.FRUITLESS_GENERATES)
-                             if full else 0),
+        recent_errors=(requests.recent_errors(session, rnd.id, policy.RECENT_REQUESTS, after_request_id)
+                       if full else ()),
+        stage_errors=(requests.recent_errors_by_stage(session, rnd.id, policy.PERMANENT_REFUSALS,
+                                                      after_request_id) if full else {}),
+        fruitless_generates=(requests.fruitless_generates(session, rnd.id, policy.FRUITLESS_GENERATES,
+                                                          after_request_id) if full else 0),
         stage_failures=stage_failures, last_stage_failure=last_stage_failure, stop_requested=stop_requested,
     )
     return Observed(rnd.id, rnd.status, state)

@@ -32,12 +32,14 @@ def test_budget_and_deadline_end_the_round_as_limits() -> None:
 
 
 def test_three_permanent_refusals_in_a_row_fail_the_round_with_the_servers_message() -> None:
-    assert decide(replace(FRESH, recent_errors=(REFUSED, REFUSED, REFUSED))) == Failing(
-        f"the endpoint refused 3 requests in a row: {REFUSED}")
-    assert isinstance(decide(replace(FRESH, recent_errors=(REFUSED, REFUSED, None))), Generate)
+    # only instances refused while generation works: the instances stage alone fails the round
+    refused = {"generate": (None, None, None), "instances": (REFUSED, REFUSED, REFUSED)}
+    assert decide(replace(FRESH, stage_errors=refused)) == Failing(
+        f"the endpoint refused 3 instances requests in a row: {REFUSED}")
+    assert isinstance(decide(replace(FRESH, stage_errors={"classify": (REFUSED, REFUSED, None)})), Generate)
     # 429 and 5xx are transient: three of them are not a refusal
-    assert isinstance(decide(replace(FRESH, recent_errors=("429 Too Many Requests after 6 attempts",) * 3)),
-                      Generate)
+    busy = {"generate": ("429 Too Many Requests after 6 attempts",) * 3}
+    assert isinstance(decide(replace(FRESH, stage_errors=busy)), Generate)
 
 
 def test_eight_failed_requests_in_a_row_fail_the_round() -> None:
@@ -60,4 +62,5 @@ def test_stage_failures_name_their_cause_and_no_progress_fails_a_round_short_of_
 
 def test_a_stop_request_interrupts_unless_the_round_is_failing() -> None:
     assert decide(replace(FRESH, stop_requested=True)) == Interrupt()
-    assert isinstance(decide(replace(FRESH, stop_requested=True, recent_errors=(REFUSED,) * 3)), Failing)
+    refused = {"generate": (REFUSED,) * 3}
+    assert isinstance(decide(replace(FRESH, stop_requested=True, stage_errors=refused)), Failing)
