@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import migrations
 from generator.db import urls
 from generator.db.urls import normalize_url
+from generator.redaction import mask_url_passwords
 from generator.errors import ConfigError, DatabaseSchemaError, DatabaseUnavailableError
 
 __all__ = ["downgrade", "is_current", "make_engine", "normalize_url", "open_database", "upgrade"]
@@ -151,7 +152,7 @@ def is_current(engine: Engine) -> bool:
 
 def unavailable(engine: Engine, exc: DBAPIError) -> DatabaseUnavailableError:
     """The one-line error of a failed connection or statement (password masked, busy named)."""
-    reason = urls.mask_text(str(exc.orig)).strip().splitlines()[0] if exc.orig else type(exc).__name__
+    reason = mask_url_passwords(str(exc.orig)).strip().splitlines()[0] if exc.orig else type(exc).__name__
     if "database is locked" in reason:
         reason += f" (another process held it for more than {SQLITE_BUSY_TIMEOUT_S} s)"
     return DatabaseUnavailableError(f"cannot reach database {urls.masked(engine.url)}: {reason}")

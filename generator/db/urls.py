@@ -13,7 +13,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from generator.errors import ConfigError
-from generator.redaction import mask_url_passwords as mask_text
+from generator.redaction import mask_url_passwords
 from generator.settings import DATABASE_SCHEMES as SCHEMES
 from generator.settings import check_database_scheme as check_scheme
 from generator.settings import scheme_of
@@ -27,7 +27,7 @@ def parse(url: str) -> URL:
         check_scheme(url)
         parsed = make_url(url)
     except (ValueError, ArgumentError) as exc:
-        raise ConfigError(f"invalid setting SELFINSTRUCT_DATABASE_URL={mask_text(url)!r}: {exc}") from None
+        raise ConfigError(f"invalid setting SELFINSTRUCT_DATABASE_URL={mask_url_passwords(url)!r}: {exc}") from None
     return parsed.set(drivername=SCHEMES[scheme_of(url)])
 
 
@@ -39,7 +39,7 @@ def normalize_url(url: str) -> str:
 def masked(url: URL | str) -> str:
     """``url`` for messages: the password replaced by ``***``."""
     if isinstance(url, str):
-        return mask_text(url)
+        return mask_url_passwords(url)
     return url.render_as_string(hide_password=True)
 
 

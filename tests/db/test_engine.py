@@ -155,7 +155,10 @@ def test_the_connect_timeout_is_a_setting_with_a_sane_default(monkeypatch: pytes
 
 @pytest.mark.parametrize(
     "url",
-    ["postgresql+asyncpg://u:hunter2secret@h/db", "mysql://u:hunter2secret@h/db", "oracle://h", "selfinstruct.db"],
+    [
+        "postgresql+asyncpg://u:hunter2secret@h/db", "mysql://u:hunter2secret@h/db", "oracle://h",
+        "selfinstruct.db",
+    ],
 )
 def test_an_unsupported_database_url_is_one_line_without_its_password(
     url: str, monkeypatch: pytest.MonkeyPatch
@@ -194,7 +197,7 @@ def test_the_sqlite_file_and_its_wal_files_are_private(tmp_path: Path) -> None:
 
 def test_an_unknown_revision_is_one_clear_error(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'rev.db'}")
-    with pytest.raises(ConfigError, match="revision 'nope'.*known: 0001, 0002"):
+    with pytest.raises(ConfigError, match=r"revision 'nope'.*known: 0001, 0002"):
         upgrade(engine, "nope")
     with pytest.raises(ConfigError, match="revision 'nope'"):
         downgrade(engine, "nope")
@@ -212,8 +215,8 @@ def test_sqlite_migrations_keep_the_rows_of_tables_they_rebuild(tmp_path: Path) 
             "INSERT INTO llm_requests (id, pool_id, stage, model, api, prompt, prompt_count, prompt_tokens, "
             "completion_tokens, latency_ms, attempts, created_at) VALUES "
             "(1, 1, 'generate', 'm', 'completions', 'p', 1, 0, 0, 0, 1, CURRENT_TIMESTAMP)"))
-        conn.execute(text("INSERT INTO candidates (id, pool_id, round_id, request_id, position, text, status, "
-                          "created_at) VALUES (1, 1, 1, 1, 0, 'x', 'pending', CURRENT_TIMESTAMP)"))
+        conn.execute(text("INSERT INTO candidates (id, pool_id, round_id, request_id, position, text, "
+                          "status, created_at) VALUES (1, 1, 1, 1, 0, 'x', 'pending', CURRENT_TIMESTAMP)"))
     upgrade(engine)  # 0002 rebuilds llm_requests; candidates point at it with ON DELETE CASCADE
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM candidates")).scalar() == 1
