@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 import migrations
 from generator.db import urls
 from generator.db.urls import normalize_url
-from generator.redaction import mask_url_passwords
 from generator.errors import ConfigError, DatabaseSchemaError, DatabaseUnavailableError
+from generator.redaction import mask_url_passwords
 
 __all__ = ["downgrade", "is_current", "make_engine", "normalize_url", "open_database", "upgrade"]
 

@@ -27,7 +27,8 @@ def parse(url: str) -> URL:
         check_scheme(url)
         parsed = make_url(url)
     except (ValueError, ArgumentError) as exc:
-        raise ConfigError(f"invalid setting SELFINSTRUCT_DATABASE_URL={mask_url_passwords(url)!r}: {exc}") from None
+        shown, reason = mask_url_passwords(url), mask_url_passwords(str(exc))
+        raise ConfigError(f"invalid setting SELFINSTRUCT_DATABASE_URL={shown!r}: {reason}") from None
     return parsed.set(drivername=SCHEMES[scheme_of(url)])
 
 
