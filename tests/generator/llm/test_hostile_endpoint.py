@@ -23,7 +23,7 @@ GREEDY = Decoding(temperature=0.0, top_p=1.0, max_tokens=50)
 
 
 class HostileEndpoint(ThreadingHTTPServer):
-    """Answers every request with ``status`` and ``body`` (``{auth}`` replaced by the Authorization header)."""
+    """Answers every request with ``status`` and ``body`` (``{auth}``: the request's Authorization)."""
 
     def __init__(self, status: int, body: dict[str, Any]) -> None:
         self.status, self.body = status, body
@@ -106,5 +106,7 @@ def test_absurd_usage_figures_are_clamped(hostile: Any) -> None:
         ("not-needed stays", ("x",), "not-needed stays"),
     ],
 )
-def test_redaction_removes_keys_tokens_and_passwords(text: str, secrets: tuple[str, ...], expected: str) -> None:
+def test_redaction_removes_keys_tokens_and_passwords(
+    text: str, secrets: tuple[str, ...], expected: str
+) -> None:
     assert redact(text, secrets) == expected
