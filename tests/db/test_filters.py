@@ -145,7 +145,7 @@ def test_counts_ids_and_the_export_stream_follow_the_filter(pool_db: tuple[Sessi
 
 def test_an_unknown_pool_is_not_found_naming_the_pools(pool_db: tuple[Sessions, dict[str, int]]) -> None:
     sessions, _ = pool_db
-    with sessions() as session, pytest.raises(NotFoundError, match="'nope'.*default, other"):
+    with sessions() as session, pytest.raises(NotFoundError, match=r"'nope'.*default, other"):
         list_tasks(session, TaskFilter(pool="nope"))
 
 
