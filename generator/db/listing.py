@@ -55,7 +55,7 @@ def pool_id_of(session: Session, name: str) -> int:
     return pool_id
 
 
-def _rows(session: Session, ids: Sequence[int]) -> list[TaskRow]:
+def rows_by_id(session: Session, ids: Sequence[int]) -> list[TaskRow]:
     """The tasks with ``ids`` (in id order) with their instances and generation model."""
     if not ids:
         return []
@@ -95,7 +95,7 @@ def _rows(session: Session, ids: Sequence[int]) -> list[TaskRow]:
 def list_tasks(session: Session, f: TaskFilter, page: Page = Page()) -> list[TaskRow]:
     """The tasks of ``f.pool`` matching ``f``, in id order, sliced by ``page``."""
     pool_id = pool_id_of(session, f.pool)
-    return _rows(session, list(session.scalars(select_task_ids(f, pool_id, page))))
+    return rows_by_id(session, list(session.scalars(select_task_ids(f, pool_id, page))))
 
 
 def count_tasks(session: Session, f: TaskFilter) -> int:
@@ -131,7 +131,7 @@ def iter_export_tasks(session: Session, f: TaskFilter, page_size: int = EXPORT_P
         ids = list(session.scalars(select_task_ids(f, pool_id, Page(limit=page_size, after_id=last))))
         if not ids:
             return
-        for row in _rows(session, ids):
+        for row in rows_by_id(session, ids):
             yield export_task(row)
         session.expunge_all()
         last = ids[-1]

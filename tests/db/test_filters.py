@@ -172,3 +172,34 @@ def test_bad_page_values_are_errors() -> None:
         Page(limit=0)
     with pytest.raises(InvalidFilterError, match="--offset -1"):
         Page(offset=-1)
+
+
+def test_a_task_lineage_tells_its_whole_story(pool_db: tuple[Sessions, dict[str, int]]) -> None:
+    from generator.db.lineage import task_lineage
+    from tests.support.taskpool import add_lineage
+
+    sessions, ids = pool_db
+    text = "Compute 50% of the given number."
+    with sessions.begin() as session:
+        add_lineage(session, ids, text)
+    with sessions() as session:
+        story = task_lineage(session, ids[text])
+    assert story.pool == "default" and story.task.instruction == text
+    assert story.generation is not None and text in (story.generation.response or "")
+    assert story.in_context == ("Write a haiku about autumn.", "Is this review positive or negative?")
+    assert story.classification is not None
+    assert (story.classification.prompt, story.classification.response) == ("this?", " No")
+    assert story.instances_request is not None and story.instances_request.prompt == "Give examples"
+    assert [(r.reason, r.detail) for r in story.rejections] == [("instance_duplicate", "same as #1")]
+    assert story.as_json()["task"]["id"] == ids[text]
+
+
+def test_a_seed_has_no_generation_lineage(pool_db: tuple[Sessions, dict[str, int]]) -> None:
+    from generator.db.lineage import task_lineage
+
+    sessions, ids = pool_db
+    with sessions() as session:
+        story = task_lineage(session, ids["Write a haiku about autumn."])
+        assert story.generation is None and story.in_context == () and story.classification is None
+        with pytest.raises(NotFoundError, match="no task with id 99999"):
+            task_lineage(session, 99999)
