@@ -44,8 +44,10 @@ SELECT r.id AS round_id, p.name AS pool, r.status, r.mode, r.target, r.end_reaso
        (SELECT COUNT(*) FROM tasks t WHERE t.round_id = r.id AND t.status = 'no_instances') AS no_instances,
        (SELECT COUNT(*) FROM rejections j WHERE j.round_id = r.id) AS rejections,
        (SELECT COUNT(*) FROM llm_requests q WHERE q.round_id = r.id) AS requests,
-       (SELECT COUNT(*) FROM llm_requests q WHERE q.round_id = r.id AND q.error IS NOT NULL) AS failed_requests,
-       (SELECT COALESCE(SUM(q.prompt_tokens), 0) FROM llm_requests q WHERE q.round_id = r.id) AS prompt_tokens,
+       (SELECT COUNT(*) FROM llm_requests q WHERE q.round_id = r.id AND q.error IS NOT NULL)
+           AS failed_requests,
+       (SELECT COALESCE(SUM(q.prompt_tokens), 0) FROM llm_requests q WHERE q.round_id = r.id)
+           AS prompt_tokens,
        (SELECT COALESCE(SUM(q.completion_tokens), 0) FROM llm_requests q WHERE q.round_id = r.id)
            AS completion_tokens,
        (SELECT SUM(q.cost_usd) FROM llm_requests q WHERE q.round_id = r.id) AS cost_usd
