@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 from pathlib import Path
 from threading import Event
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from cli import fleet, novelty
+from cli import fleet, novelty, query
 from cli.progress import RoundProgress, describe, print_mapping
 from generator.db import repository as repo
 from generator.db import stats
 from generator.errors import SelfInstructError
-from generator.files.textio import write_json_atomic
 from generator.rounds.runner import RoundRunner
 from generator.selfinstruct.seeds import load_seed_tasks
 from generator.settings import load_settings
@@ -108,83 +105,6 @@ def pool_stats(pool: PoolOpt = "default", as_json: Annotated[bool, typer.Option(
     print_mapping(f"pool {pool}", data, as_json)
 
 
-@pool_app.command("list")
-def pool_list(
-    pool: PoolOpt = "default",
-    origin: Annotated[str | None, typer.Option(help="seed | machine")] = None,
-    status: Annotated[str | None, typer.Option(help="complete | no_instances | pending_*")] = None,
-    classification: Annotated[bool | None, typer.Option("--classification/--no-classification")] = None,
-    round_id: Annotated[int | None, typer.Option("--round")] = None,
-    contains: Annotated[str | None, typer.Option(help="Substring of the instruction.")] = None,
-    limit: Annotated[int | None, typer.Option(min=1)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
-) -> None:
-    """List pool tasks with filters."""
-    sessions = sessions_for(load_settings())
-    with sessions() as session:
-        rows = stats.list_tasks(
-            session,
-            repo.get_pool(session, pool),
-            origin=origin,
-            status=status,
-            classification=classification,
-            round_id=round_id,
-            contains=contains,
-            limit=limit,
-        )
-        out: list[dict[str, Any]] = [
-            {
-                "id": t.id,
-                "origin": t.origin,
-                "round": t.round_id,
-                "status": t.status,
-                "is_classification": t.is_classification,
-                "instruction": t.instruction,
-                "nearest_task_id": t.nearest_task_id,
-                "nearest_score": t.nearest_score,
-                "instances": [{"input": i.input, "output": i.output} for i in t.instances],
-            }
-            for t in rows
-        ]
-    if as_json:
-        for row in out:
-            typer.echo(json.dumps(row, ensure_ascii=False))
-        return
-    table = Table("id", "origin", "status", "cls", "instances", "nearest", "instruction")
-    for row in out:
-        near = f"{row['nearest_score']:.2f}" if row["nearest_score"] is not None else ""
-        table.add_row(
-            str(row["id"]),
-            row["origin"],
-            row["status"],
-            str(row["is_classification"]),
-            str(len(row["instances"])),
-            near,
-            row["instruction"],
-        )
-    Console().print(table)
-
-
-@app.command()
-def export(
-    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
-    fmt: Annotated[str, typer.Option("--format", help="alpaca")] = "alpaca",
-    pool: PoolOpt = "default",
-    include_seeds: Annotated[bool, typer.Option("--include-seeds")] = False,
-) -> None:
-    """Export instances as an Alpaca JSON list of {instruction, input, output}."""
-    if fmt != "alpaca":
-        raise SelfInstructError(f"--format {fmt!r} is not supported (supported: alpaca)")
-    sessions = sessions_for(load_settings())
-    with sessions() as session:
-        rows = stats.alpaca_rows(
-            session, repo.get_pool(session, pool), origin=None if include_seeds else "machine"
-        )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(output, rows)
-    console.print(f"wrote {len(rows)} instances to {output}")
-
-
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Migrate the database schema up (to head by default)."""
@@ -204,6 +124,7 @@ def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
     console.print(f"database at {revision}")
 
 
+query.register(app, pool_app)
 novelty.register(app)
 fleet.register(app)
 
