@@ -296,3 +296,14 @@ def register(app: typer.Typer, pool_app: typer.Typer) -> None:
     pool_app.command("list")(pool_list)
     pool_app.command("show")(pool_show)
     app.command("export")(export)
+    app.command("serve")(serve)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+) -> None:
+    """Serve the HTTP API (OpenAPI schema at /openapi.json, docs at /docs)."""
+    from api.app import serve as run_server
+
+    run_server(host, port)

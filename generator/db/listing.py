@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from generator.db.filters import Page, TaskFilter, select_task_ids, task_conditions
-from generator.db.models import Candidate, Instance, LLMRequest, Pool, Task
+from generator.db.models import Candidate, Instance, LLMRequest, Pool, Round, Task
 from generator.errors import NotFoundError
 from generator.export.records import ExportInstance, ExportTask
 
@@ -135,3 +135,32 @@ def iter_export_tasks(session: Session, f: TaskFilter, page_size: int = EXPORT_P
             yield export_task(row)
         session.expunge_all()
         last = ids[-1]
+
+
+@dataclass(frozen=True)
+class RoundRow:
+    """One round of a pool as the round list shows it."""
+
+    id: int
+    status: str
+    mode: str
+    target: int
+    end_reason: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        """JSON-ready fields (times as ISO 8601)."""
+        out = asdict(self)
+        out["created_at"] = self.created_at.isoformat()
+        out["finished_at"] = self.finished_at.isoformat() if self.finished_at else None
+        return out
+
+
+def list_rounds(session: Session, pool: str) -> list[RoundRow]:
+    """The rounds of ``pool``, newest first."""
+    pool_id = pool_id_of(session, pool)
+    rounds = session.scalars(select(Round).where(Round.pool_id == pool_id).order_by(Round.id.desc()))
+    return [
+        RoundRow(r.id, r.status, r.mode, r.target, r.end_reason, r.created_at, r.finished_at) for r in rounds
+    ]
