@@ -6,20 +6,15 @@ import signal
 import sys
 from pathlib import Path
 from threading import Event
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from cli import fleet, novelty, query
-from cli.progress import RoundProgress, describe, print_mapping
-from generator.db import repository as repo
-from generator.db import stats
-from generator.errors import SelfInstructError
-from generator.rounds.runner import RoundRunner
-from generator.selfinstruct.seeds import load_seed_tasks
-from generator.settings import load_settings
-from generator.wiring import ensure_seeded_pool, params_of, sessions_for, step_context
+
+if TYPE_CHECKING:
+    pass
 
 app = typer.Typer(help="Self-Instruct synthetic instruction data generator.", no_args_is_help=True)
 seeds_app = typer.Typer(help="Seed tasks.", no_args_is_help=True)
@@ -45,6 +40,12 @@ def generate(
     Interrupt it and run it again: it resumes the pool's unfinished round. With
     SELFINSTRUCT_BROKER_URL set, the round runs on the worker fleet and this command follows it.
     """
+    from cli.progress import RoundProgress, describe
+    from generator.db import repository as repo
+    from generator.rounds.runner import RoundRunner
+    from generator.settings import load_settings
+    from generator.wiring import ensure_seeded_pool, params_of, sessions_for, step_context
+
     settings = load_settings()
     if settings.broker_url is not None:
         from cli.fleet import generate_on_fleet
@@ -84,6 +85,11 @@ def seeds_load(
     pool: PoolOpt = "default",
 ) -> None:
     """Load seed tasks (original self-instruct schema) into a pool; all or nothing."""
+    from generator.db import repository as repo
+    from generator.selfinstruct.seeds import load_seed_tasks
+    from generator.settings import load_settings
+    from generator.wiring import sessions_for
+
     settings = load_settings()
     path = file or settings.seeds_path
     tasks = load_seed_tasks(path)
@@ -99,6 +105,12 @@ def seeds_load(
 @pool_app.command("stats")
 def pool_stats(pool: PoolOpt = "default", as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Tasks by origin, classification and status; rejection reasons; requests and tokens."""
+    from cli.progress import print_mapping
+    from generator.db import repository as repo
+    from generator.db import stats
+    from generator.settings import load_settings
+    from generator.wiring import sessions_for
+
     sessions = sessions_for(load_settings())
     with sessions() as session:
         data = stats.pool_stats(session, repo.get_pool(session, pool))
@@ -109,6 +121,7 @@ def pool_stats(pool: PoolOpt = "default", as_json: Annotated[bool, typer.Option(
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Migrate the database schema up (to head by default)."""
     from generator.db.engine import make_engine, upgrade
+    from generator.settings import load_settings
 
     settings = load_settings()
     upgrade(make_engine(settings.database_url), revision)
@@ -119,6 +132,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
     """Migrate the database schema down to REVISION (``base`` drops everything)."""
     from generator.db.engine import downgrade, make_engine
+    from generator.settings import load_settings
 
     downgrade(make_engine(load_settings().database_url), revision)
     console.print(f"database at {revision}")
@@ -132,6 +146,8 @@ fleet.register(app)
 def main() -> None:
     """Console-script entry point: our errors print one clear line and exit with code 2."""
     import click
+
+    from generator.errors import SelfInstructError
 
     try:
         result = app(standalone_mode=False)

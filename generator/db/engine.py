@@ -7,21 +7,23 @@ database by itself.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 import migrations
 from generator.errors import DatabaseUnavailableError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
+_REVISION = re.compile(r"^revision\s*=\s*['\"](\w+)['\"]", re.M)
+_DOWN = re.compile(r"^down_revision\s*=\s*['\"](\w+)['\"]", re.M)
 
 
 def normalize_url(url: str) -> str:
@@ -52,6 +54,8 @@ def make_engine(url: str) -> Engine:
 
 def alembic_config(engine: Engine) -> Config:
     """An Alembic config pointing at ``migrations/`` and at ``engine``'s URL."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
@@ -60,6 +64,8 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the schema up to ``revision`` (head by default)."""
+    from alembic import command
+
     cfg = alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -68,14 +74,51 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
     """Migrate the schema down to ``revision`` (empty schema by default)."""
+    from alembic import command
+
     cfg = alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, revision)
 
 
+def _file_head() -> str | None:
+    """The single head revision named in ``migrations/versions`` (None when not exactly one)."""
+    revisions, parents = set(), set()
+    for path in MIGRATIONS_DIR.joinpath("versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revisions.update(_REVISION.findall(source))
+        parents.update(_DOWN.findall(source))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _fast_is_current(engine: Engine) -> bool:
+    """Compare ``alembic_version`` with the files' head without importing Alembic (CLI start-up)."""
+    head = _file_head()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            found = [row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))]
+    except (OperationalError, ProgrammingError) as exc:
+        if "alembic_version" in str(exc.orig):  # no table yet: a new database
+            return False
+        raise
+    return found == [head]
+
+
 def is_current(engine: Engine) -> bool:
-    """True when the database is at the newest migration."""
+    """True when the database is at the newest migration.
+
+    A database whose ``alembic_version`` holds the one head of the migration files is current
+    (checked without importing Alembic); anything else is asked of Alembic itself.
+    """
+    if _fast_is_current(engine):
+        return True
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision() == head

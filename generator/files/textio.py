@@ -123,5 +123,5 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[TextIO], None]) 
     end for regular files and new paths (mode kept / umask followed), symlinks followed,
     devices and FIFOs written through (never replaced), ``-`` for standard output.
     """
-    with open_output(path, "text") as out:
+    with open_output(path, "text", parents=False) as out:  # a missing folder stays an error
         write(out)  # type: ignore[arg-type]
