@@ -59,37 +59,26 @@ def rows_by_id(session: Session, ids: Sequence[int]) -> list[TaskRow]:
     """The tasks with ``ids`` (in id order) with their instances and generation model."""
     if not ids:
         return []
+    # Plain column rows, not ORM entities: an export of 50K tasks would spend most of its time
+    # building (and tracking) Task objects it only reads once.
     query = (
-        select(Task, LLMRequest.model)
+        select(Task.id, Task.origin, Task.round_id, Task.status, Task.is_classification, Task.instruction,
+               Task.nearest_task_id, Task.nearest_score, Task.created_at, LLMRequest.model)
         .outerjoin(Candidate, Candidate.id == Task.candidate_id)
         .outerjoin(LLMRequest, LLMRequest.id == Candidate.request_id)
         .where(Task.id.in_(list(ids)))
         .order_by(Task.id)
     )
-    found = session.execute(query).all()
+    conn = session.connection()  # Core execution: no ORM result processing for read-only rows
+    found = conn.execute(query).all()
     instances: dict[int, list[ExportInstance]] = {}
-    for task_id, inp, out in session.execute(
+    for task_id, inp, out in conn.execute(
         select(Instance.task_id, Instance.input, Instance.output)
         .where(Instance.task_id.in_(list(ids)))
         .order_by(Instance.task_id, Instance.position)
     ):
         instances.setdefault(task_id, []).append(ExportInstance(inp, out))
-    return [
-        TaskRow(
-            t.id,
-            t.origin,
-            t.round_id,
-            t.status,
-            t.is_classification,
-            t.instruction,
-            t.nearest_task_id,
-            t.nearest_score,
-            t.created_at,
-            model,
-            tuple(instances.get(t.id, ())),
-        )
-        for t, model in found
-    ]
+    return [TaskRow(*row[:10], tuple(instances.get(row[0], ()))) for row in found]
 
 
 def list_tasks(session: Session, f: TaskFilter, page: Page = Page()) -> list[TaskRow]:
@@ -133,7 +122,6 @@ def iter_export_tasks(session: Session, f: TaskFilter, page_size: int = EXPORT_P
             return
         for row in rows_by_id(session, ids):
             yield export_task(row)
-        session.expunge_all()
         last = ids[-1]
 
 

@@ -13,7 +13,7 @@ from generator.db.engine import open_database
 from generator.db.filters import Page, TaskFilter
 from generator.db.listing import count_tasks, iter_export_tasks, list_tasks, matching_ids
 from generator.errors import InvalidFilterError, NotFoundError
-from tests.support.services import fresh_postgres_database
+from generator.testing.services import fresh_postgres_database
 from tests.support.taskpool import BASE_TIME, TASKS, build_pool
 
 Sessions = sessionmaker[Session]

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, inspect, text
 
 from generator.db.engine import downgrade, make_engine, open_database, upgrade
-from tests.support.services import fresh_postgres_database
+from generator.testing.services import fresh_postgres_database
 from tests.support.taskpool import build_pool
 
 
