@@ -36,6 +36,6 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
 fi
 
 # 4. Lint and type checks, then the tests.
-.venv/bin/ruff check generator workers tests bench migrations
+.venv/bin/ruff check generator workers cli tests bench migrations
 .venv/bin/mypy
 .venv/bin/python -m pytest -q "$@"
