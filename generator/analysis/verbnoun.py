@@ -90,9 +90,10 @@ class SpacyVerbNounParser:
 
     name = "spacy"
 
-    def __init__(self, nlp: Any | None = None, *, batch_size: int = 256) -> None:
+    def __init__(self, nlp: Any | None = None, *, batch_size: int = 256, processes: int = 1) -> None:
         self._nlp = nlp if nlp is not None else load_spacy()
         self._batch_size = batch_size
+        self._processes = processes  # spaCy's n_process: worker processes for large pools
 
     def parse(self, instructions: Iterable[str]) -> list[VerbNoun]:
         """One VerbNoun per instruction, in order."""
