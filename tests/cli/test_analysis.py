@@ -36,7 +36,8 @@ def test_quality_stores_indicators_and_report_renders_every_section(tmp_path: Pa
 
     with sqlite3.connect(tmp_path / "pool.db") as conn:
         rows = conn.execute(
-            "SELECT q.knn6, q.mtld, q.perplexity, q.perplexity_reason, q.reward, q.rule_score, q.output_length "
+            "SELECT q.knn6, q.mtld, q.perplexity, q.perplexity_reason, q.reward, q.rule_score, "
+            "q.output_length "
             "FROM task_quality q JOIN tasks t ON t.id = q.task_id"
         ).fetchall()
         with_instances = conn.execute("SELECT count(DISTINCT task_id) FROM instances").fetchone()[0]
