@@ -1,4 +1,8 @@
-"""``selfinstruct quality`` (InstructMining indicators, stored), ``quality select`` and ``report``."""
+"""``selfinstruct quality`` (InstructMining indicators, stored), ``quality select`` and ``report``.
+
+numpy, spaCy, plotly and the database layer are imported inside the commands, so other commands
+(and ``--help``) do not pay for them.
+"""
 
 from __future__ import annotations
 
@@ -7,34 +11,20 @@ import importlib
 import json
 import random
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
-import numpy as np
 import typer
 from rich.console import Console
 
-from generator.analysis.assemble import build_report
-from generator.analysis.backends import ParserBackend, choose_parser
-from generator.analysis.neighbours import kth_neighbour_distances
-from generator.analysis.perplexity import Perplexity, perplexity_prompt, response_perplexity
-from generator.analysis.quality import (
-    NO_REWARD_SCORER,
-    Example,
-    RewardScorer,
-    example_text,
-    indicators,
-    rewards,
-)
-from generator.analysis.report import render_report
-from generator.analysis.selection import select_by_quality, select_randomly
-from generator.db import analysis as reads
-from generator.db import repository as repo
-from generator.errors import ConfigError
-from generator.files.textio import write_atomic
-from generator.settings import Settings, load_settings
-from generator.wiring import sessions_for
+from generator.analysis.backends import ParserBackend
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from generator.analysis.perplexity import Perplexity
+    from generator.analysis.quality import Example, RewardScorer
+    from generator.settings import Settings
 
 console = Console(stderr=True)
 quality_app = typer.Typer(help="InstructMining quality indicators.", invoke_without_command=True)
@@ -54,6 +44,8 @@ class _WordLlama:
         )
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
         return np.asarray(self._model.embed(list(texts)), dtype=np.float32)
 
 
@@ -66,6 +58,8 @@ def _embedder() -> Any:
 
 
 def _reward_scorer(settings: Settings) -> RewardScorer | None:
+    from generator.errors import ConfigError
+
     spec = settings.reward_scorer
     if not spec:
         return None
@@ -99,6 +93,8 @@ def _logprob_source(settings: Settings) -> Iterator[Any]:
 
 def perplexities(settings: Settings, examples: Sequence[Example], enabled: bool) -> list[Perplexity]:
     """Each example's output perplexity; after the first answer without log-probabilities, all null."""
+    from generator.analysis.perplexity import Perplexity, perplexity_prompt, response_perplexity
+
     if not enabled:
         return [Perplexity(None, "perplexity not requested (--no-perplexity)")] * len(examples)
     out: list[Perplexity] = []
@@ -125,6 +121,15 @@ def quality(
     """Compute and store the InstructMining indicators of every task with instances."""
     if ctx.invoked_subcommand is not None:
         return
+    import numpy as np
+
+    from generator.analysis.neighbours import kth_neighbour_distances
+    from generator.analysis.quality import NO_REWARD_SCORER, example_text, indicators, rewards
+    from generator.db import analysis as reads
+    from generator.db import repository as repo
+    from generator.settings import load_settings
+    from generator.wiring import sessions_for
+
     settings = load_settings()
     sessions = sessions_for(settings)
     with sessions() as session:
@@ -166,6 +171,13 @@ def quality_select(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random baseline.")] = 0,
 ) -> None:
     """Print the selected task ids as JSON: lowest InstructMining rule score first, or a random sample."""
+    from generator.analysis.selection import select_by_quality, select_randomly
+    from generator.db import analysis as reads
+    from generator.db import repository as repo
+    from generator.errors import ConfigError
+    from generator.settings import load_settings
+    from generator.wiring import sessions_for
+
     sessions = sessions_for(load_settings())
     with sessions() as session:
         pool_id = repo.get_pool(session, pool).id
@@ -204,6 +216,17 @@ def report(
     parser: Annotated[ParserBackend, typer.Option("--parser", help="Verb-noun parser.")] = ParserBackend.AUTO,
 ) -> None:
     """Write one self-contained HTML page analysing the pool (opens offline in any browser)."""
+    from datetime import UTC, datetime
+
+    from generator.analysis.assemble import build_report
+    from generator.analysis.backends import choose_parser
+    from generator.analysis.report import render_report
+    from generator.db import analysis as reads
+    from generator.db import repository as repo
+    from generator.files.textio import write_atomic
+    from generator.settings import load_settings
+    from generator.wiring import sessions_for
+
     settings = load_settings()
     verb_noun_parser, note = choose_parser(parser, settings.benepar_model)
     sessions = sessions_for(settings)
