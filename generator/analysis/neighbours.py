@@ -43,12 +43,14 @@ def kth_neighbour_distances(
     squared_norms = np.einsum("ij,ij->i", unit, unit)
     for start in range(0, n, block_rows):
         stop = min(start + block_rows, n)
-        block = unit[start:stop]
-        # |a - b|² = |a|² + |b|² - 2a·b, clipped at 0 against rounding.
-        squared = squared_norms[start:stop, None] + squared_norms[None, :] - 2.0 * (block @ unit.T)
-        np.maximum(squared, 0.0, out=squared)
+        # |a - b|² = |a|² + |b|² - 2a·b, built in place in the block's one (rows, n) buffer.
+        squared = unit[start:stop] @ unit.T
+        squared *= -2.0
+        squared += squared_norms[None, :]
+        squared += squared_norms[start:stop, None]
         rows = np.arange(stop - start)
         squared[rows, rows + start] = np.inf
-        kth = np.partition(squared, k - 1, axis=1)[:, k - 1]
-        result[start:stop] = np.sqrt(kth.astype(np.float64))
+        squared.partition(k - 1, axis=1)
+        # clipped at 0 against rounding
+        result[start:stop] = np.sqrt(np.maximum(squared[:, k - 1], 0.0).astype(np.float64))
     return result
