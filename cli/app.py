@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from cli import fleet, novelty, query
+from cli import analysis, fleet, novelty, query
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -183,6 +183,7 @@ def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
 novelty.register(app)
 fleet.register(app)
 query.register(app, pool_app)
+analysis.register(app)
 
 
 def main() -> None:
