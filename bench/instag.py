@@ -35,10 +35,10 @@ import numpy.typing as npt
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from generator.instag.clustering import cluster_labels
-from generator.instag.embedder import WordLlamaEmbedder
 from generator.instag.normalization import normalize, rule_key
 from generator.instag.params import scaled_params
 from generator.instag.records import TaskTags
+from generator.llm.embedder import WordLlamaEmbedder
 
 _DOMAIN_WORDS = (
     "travel finance medical legal cooking music sports history biology chemistry physics geography poetry "

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from generator.instag.embedder import Embedder
+from generator.instag.embedding import Embedder
 from generator.instag.normalization import rule_key, surface_form
 from generator.instag.records import Vocabulary
 

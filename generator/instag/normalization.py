@@ -18,7 +18,7 @@ from typing import Any
 
 from generator.instag.association import association_aggregate
 from generator.instag.clustering import cluster_labels
-from generator.instag.embedder import Embedder
+from generator.instag.embedding import Embedder
 from generator.instag.grouping import StageMapping, apply, merge_groups, representative, task_frequencies
 from generator.instag.params import InsTagParams
 from generator.instag.records import StageCount, TaskTags, Vocabulary
