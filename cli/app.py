@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli import fleet, novelty
+from cli import fleet, instag, novelty
 from cli.progress import RoundProgress, describe, print_mapping
 from generator.db import repository as repo
 from generator.db import stats
@@ -206,6 +206,7 @@ def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
 
 novelty.register(app)
 fleet.register(app)
+instag.register(app)
 
 
 def main() -> None:
