@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import select as sql_select
 
-from generator.db import repository as repo
-from generator.db import tags
-from generator.db.models import Instance, Task
-from generator.files.textio import write_jsonl_atomic
-from generator.instag.metrics import GroupMetrics, TagMetrics, group_metrics
-from generator.instag.normalization import normalize
-from generator.instag.params import scaled_params
-from generator.instag.selection import select_instag, select_random
-from generator.llm.embedder import build_embedder
-from generator.settings import Settings, load_settings
-from generator.steps.tagging import tag_tasks
-from generator.wiring import params_of, sessions_for, step_context
+if TYPE_CHECKING:
+    from generator.instag.metrics import GroupMetrics, TagMetrics
+    from generator.settings import Settings
+
+# Heavy modules (sqlalchemy, numpy, nltk, the embedders) are imported inside the commands, so that
+# `selfinstruct --help` and every other command start fast.
 
 console = Console(stderr=True)
 tags_app = typer.Typer(help="InsTag tag vocabulary.", no_args_is_help=True)
@@ -35,6 +28,12 @@ RoundOpt = Annotated[int | None, typer.Option("--round", help="Only this round's
 
 def tag(pool: PoolOpt = "default", round_id: RoundOpt = None) -> None:
     """Tag the complete tasks (seeds included) that have no tags yet; resumable and idempotent."""
+    from generator.db import repository as repo
+    from generator.db import tags
+    from generator.settings import load_settings
+    from generator.steps.tagging import tag_tasks
+    from generator.wiring import params_of, sessions_for, step_context
+
     settings = load_settings()
     sessions = sessions_for(settings)
     with sessions() as session:
@@ -52,6 +51,13 @@ def tag(pool: PoolOpt = "default", round_id: RoundOpt = None) -> None:
 @tags_app.command("normalize")
 def tags_normalize(pool: PoolOpt = "default") -> None:
     """Normalize the pool's raw tags (frequency, rule, semantic, association) into a new vocabulary."""
+    from generator.db import repository as repo
+    from generator.db import tags
+    from generator.instag.normalization import normalize
+    from generator.instag.params import scaled_params
+    from generator.settings import load_settings
+    from generator.wiring import sessions_for
+
     settings = load_settings()
     sessions = sessions_for(settings)
     with sessions() as session:
@@ -74,6 +80,11 @@ def tags_normalize(pool: PoolOpt = "default") -> None:
 def tags_list(pool: PoolOpt = "default", top: Annotated[int, typer.Option("--top", min=1)] = 30,
               as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The most frequent normalized tags of the latest vocabulary, with the tasks carrying each."""
+    from generator.db import repository as repo
+    from generator.db import tags
+    from generator.settings import load_settings
+    from generator.wiring import sessions_for
+
     with sessions_for(load_settings())() as session:
         pool_id = repo.get_pool(session, pool).id
         vocabulary_id, vocabulary = tags.load_vocabulary(session, pool_id,
@@ -92,6 +103,12 @@ def diversity(pool: PoolOpt = "default", as_json: Annotated[bool, typer.Option("
               seed: Annotated[int, typer.Option(help="Seed of the random baseline.")] = 0) -> None:
     """Diversity (unique tags, coverage) and complexity (tags per task) per round, beside a random
     subset of the same size; stored under the vocabulary version used."""
+    from generator.db import repository as repo
+    from generator.db import tags
+    from generator.instag.metrics import group_metrics
+    from generator.settings import load_settings
+    from generator.wiring import sessions_for
+
     sessions = sessions_for(load_settings())
     with sessions.begin() as session:
         pool_id = repo.get_pool(session, pool).id
@@ -119,6 +136,13 @@ def select(n: Annotated[int, typer.Option("--n", min=1, help="Tasks to select.")
            pool: PoolOpt = "default",
            seed: Annotated[int, typer.Option(help="Seed for random.")] = 0) -> None:
     """Write N tasks (with instances and normalized tags) chosen by InsTag's Algorithm 1 or at random."""
+    from generator.db import repository as repo
+    from generator.db import tags
+    from generator.files.textio import write_jsonl_atomic
+    from generator.instag.selection import select_instag, select_random
+    from generator.settings import load_settings
+    from generator.wiring import sessions_for
+
     if strategy not in ("instag", "random"):
         raise typer.BadParameter(f"--strategy {strategy!r}: expected instag or random")
     with sessions_for(load_settings())() as session:
@@ -133,6 +157,10 @@ def select(n: Annotated[int, typer.Option("--n", min=1, help="Tasks to select.")
 
 
 def _task_records(session: Any, chosen: list[int], sets: dict[int, frozenset[str]]) -> list[dict[str, Any]]:
+    from sqlalchemy import select as sql_select
+
+    from generator.db.models import Instance, Task
+
     tasks = {t.id: t for t in session.scalars(sql_select(Task).where(Task.id.in_(chosen)))}
     instances: dict[int, list[dict[str, str]]] = {}
     for row in session.scalars(sql_select(Instance).where(Instance.task_id.in_(chosen))
@@ -144,6 +172,8 @@ def _task_records(session: Any, chosen: list[int], sets: dict[int, frozenset[str
 
 
 def _embedder(settings: Settings) -> Any:
+    from generator.llm.embedder import build_embedder
+
     return build_embedder(settings.instag_embedder, base_url=settings.instag_embedding_base_url or "",
                           model=settings.instag_embedding_model or "", api_key=settings.llm_api_key or "none")
 
