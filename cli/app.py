@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from cli import analysis, fleet, novelty, query
+from cli import analysis, fleet, instag, novelty, query
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -184,6 +184,7 @@ novelty.register(app)
 fleet.register(app)
 query.register(app, pool_app)
 analysis.register(app)
+instag.register(app)
 
 
 def main() -> None:

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     embedded_threads: int | None = Field(default=None, ge=1)
     embedded_ctx: int = Field(default=2048, ge=512)
     embedded_startup_timeout_s: float = Field(default=180.0, gt=0)
+    # InsTag: the embedder of the semantic aggregation (wordllama | sentence-transformers | openai | fake)
+    instag_embedder: str = "wordllama"
+    instag_embedding_model: str | None = None
+    instag_embedding_base_url: str | None = None
     broker_url: str | None = None
     result_backend: str | None = None
     redis_url: str | None = None
