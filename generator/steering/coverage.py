@@ -46,9 +46,21 @@ class Coverage:
         return cls(MappingProxyType(dict(counts)), MappingProxyType(frozen), vocabulary_version)
 
     def with_tasks(self, task_tags: Mapping[int, Iterable[str]]) -> Coverage:
-        """A new snapshot with ``task_tags`` added (or replacing a task's earlier tags)."""
-        merged = {**self.task_tags, **{t: tuple(dict.fromkeys(tags)) for t, tags in task_tags.items()}}
-        return Coverage.from_task_tags(merged, self.vocabulary_version)
+        """A new snapshot with ``task_tags`` added (or replacing a task's earlier tags).
+
+        Incremental: only the counts of the added (and replaced) tasks' tags change; the cost is
+        a copy of the two mappings, never a recount of the pool."""
+        counts = dict(self.counts)
+        merged = dict(self.task_tags)
+        for task_id, tags in task_tags.items():
+            for tag in merged.get(task_id, ()):
+                counts[tag] -= 1
+                if not counts[tag]:
+                    del counts[tag]
+            merged[task_id] = tuple(dict.fromkeys(tags))
+            for tag in merged[task_id]:
+                counts[tag] = counts.get(tag, 0) + 1
+        return Coverage(MappingProxyType(counts), MappingProxyType(merged), self.vocabulary_version)
 
     @property
     def tagged_tasks(self) -> int:
