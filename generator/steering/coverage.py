@@ -62,6 +62,20 @@ class Coverage:
                 counts[tag] = counts.get(tag, 0) + 1
         return Coverage(MappingProxyType(counts), MappingProxyType(merged), self.vocabulary_version)
 
+    def without(self, task_ids: Iterable[int]) -> Coverage:
+        """A new snapshot with the tasks ``task_ids`` (and their tags' counts) removed."""
+        gone = [t for t in task_ids if t in self.task_tags]
+        if not gone:
+            return self
+        counts = dict(self.counts)
+        for task_id in gone:
+            for tag in self.task_tags[task_id]:
+                counts[tag] -= 1
+                if not counts[tag]:
+                    del counts[tag]
+        kept = {t: tags for t, tags in self.task_tags.items() if t not in set(gone)}
+        return Coverage(MappingProxyType(counts), MappingProxyType(kept), self.vocabulary_version)
+
     @property
     def tagged_tasks(self) -> int:
         """How many tasks the snapshot has tags for."""

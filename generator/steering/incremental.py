@@ -86,3 +86,9 @@ class IncrementalCoverage:
         with self._lock:
             self._coverage = self._coverage.with_tasks(mapped)
             return self._coverage
+
+    def remove(self, task_ids: Iterable[int]) -> Coverage:
+        """Drop tasks (e.g. ones that left the pool) from the counts; returns the new snapshot."""
+        with self._lock:
+            self._coverage = self._coverage.without(task_ids)
+            return self._coverage
