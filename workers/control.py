@@ -31,6 +31,7 @@ from generator.admission import admit_pending, retire_surplus
 from generator.db import repository as repo
 from generator.db.models import Pool, Round, Task
 from generator.errors import BrokerUnavailableError, RoundStateError
+from generator.steering import SteeringParams
 from generator.steps import chunked
 from workers.context import WorkerContext
 from workers.state import OPEN_STATUSES, RoundState, load_state
@@ -83,12 +84,14 @@ def _send_claimed(wc: WorkerContext, task: str, ident: int, *args: int) -> None:
 
 
 def start_round(wc: WorkerContext, pool_id: int, target: int, *, budget_tokens: int | None = None,
-                deadline: datetime | None = None) -> int:
-    """Open a fleet round in the pool and kick it off with a tick; returns the round id."""
+                deadline: datetime | None = None, steering: SteeringParams | None = None) -> int:
+    """Open a fleet round in the pool and kick it off with a tick; returns the round id.
+
+    ``steering`` (default: the plain loop) is stored on the round; its generate tasks read it."""
     with wc.sessions.begin() as session:
         pool = session.get_one(Pool, pool_id)
         round_id = repo.open_round(session, pool, target, budget_tokens=budget_tokens, deadline=deadline,
-                                   mode="fleet").id
+                                   mode="fleet", steering=SteeringParams.round_json(steering)).id
     send(wc, "tick", round_id)
     return round_id
 

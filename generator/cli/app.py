@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from generator.cli import fleet, novelty
+from generator.cli.fleet import SteerOpt
 from generator.cli.progress import RoundProgress, describe, print_mapping
 from generator.cli.runtime import ensure_seeded_pool, params_of, sessions_for, step_context
 from generator.db import repository as repo
@@ -22,6 +23,7 @@ from generator.errors import SelfInstructError
 from generator.rounds import RoundRunner
 from generator.seeds import load_seed_tasks
 from generator.settings import load_settings
+from generator.steering import SteeringParams, Strategy
 from generator.textio import write_json_atomic
 
 app = typer.Typer(help="Self-Instruct synthetic instruction data generator.", no_args_is_help=True)
@@ -42,17 +44,19 @@ def generate(
     ],
     pool: PoolOpt = "default",
     seed: Annotated[int | None, typer.Option(help="Random seed for prompt sampling.")] = None,
+    steer: SteerOpt = Strategy.NONE,
 ) -> None:
     """Run one round in-process until N new instructions are admitted, classified and have instances.
 
-    Interrupt it and run it again: it resumes the pool's unfinished round. With
+    Interrupt it and run it again: it resumes the pool's unfinished round (with the steering it was
+    started with). ``--steer`` aims the prompts at what the pool's tags cover least. With
     SELFINSTRUCT_BROKER_URL set, the round runs on the worker fleet and this command follows it.
     """
     settings = load_settings()
     if settings.broker_url is not None:
         from generator.cli.fleet import generate_on_fleet
 
-        generate_on_fleet(settings, pool, instructions)
+        generate_on_fleet(settings, pool, instructions, SteeringParams(steer))
         return
     sessions = sessions_for(settings)
     with sessions.begin() as session:
@@ -60,9 +64,11 @@ def generate(
         params = params_of(pool_row)
         rnd = repo.running_round(session, pool_row.id)
         if rnd is None:
-            rnd = repo.open_round(session, pool_row, instructions)
+            rnd = repo.open_round(session, pool_row, instructions,
+                                  steering=SteeringParams.round_json(SteeringParams(steer)))
         else:
-            console.print(f"resuming round {rnd.id} (target {rnd.target})")
+            resumed = SteeringParams.from_json(rnd.steering).strategy
+            console.print(f"resuming round {rnd.id} (target {rnd.target}, steer {resumed})")
         round_id, target = rnd.id, rnd.target
     stop = Event()
     with step_context(settings, params, sessions, seed) as ctx:

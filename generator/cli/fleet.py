@@ -24,7 +24,10 @@ from generator.db import stats
 from generator.db.stats import RoundCounts
 from generator.errors import ConfigError
 from generator.settings import Settings, load_settings
+from generator.steering import SteeringParams, Strategy
 
+SteerOpt = Annotated[Strategy, typer.Option(
+    "--steer", help="Coverage steering: none (the plain loop) | rare-examples | tag-hints.")]
 console = Console(stderr=True)
 DEFAULT_QUEUES = "generate,admit,classify,instances,control"  # = workers.app.DEFAULT_WORKER_QUEUES
 FOLLOW_POLL_S = 0.5
@@ -52,7 +55,7 @@ def _check_deadline(value: str | None) -> str | None:
 
 
 def start_fleet_round(settings: Settings, pool: str, instructions: int, budget_tokens: int | None = None,
-                      deadline: datetime | None = None) -> int:
+                      deadline: datetime | None = None, steering: SteeringParams | None = None) -> int:
     """Create (and seed) the pool if needed, open a fleet round and enqueue its first tick."""
     _require_broker(settings)
     with sessions_for(settings).begin() as session:  # also migrates a new database
@@ -61,7 +64,8 @@ def start_fleet_round(settings: Settings, pool: str, instructions: int, budget_t
     from workers.context import current
 
     wc = current()
-    return control.start_round(wc, pool_id, instructions, budget_tokens=budget_tokens, deadline=deadline)
+    return control.start_round(wc, pool_id, instructions, budget_tokens=budget_tokens, deadline=deadline,
+                               steering=steering)
 
 
 def follow_round(settings: Settings, round_id: int, target: int) -> RoundCounts:
@@ -85,7 +89,8 @@ def follow_round(settings: Settings, round_id: int, target: int) -> RoundCounts:
             time.sleep(FOLLOW_POLL_S)
 
 
-def generate_on_fleet(settings: Settings, pool: str, instructions: int) -> None:
+def generate_on_fleet(settings: Settings, pool: str, instructions: int,
+                      steering: SteeringParams | None = None) -> None:
     """``selfinstruct generate`` with a broker: start (or resume following) a fleet round, follow it."""
     sessions = sessions_for(settings)
     with sessions.begin() as session:
@@ -96,7 +101,7 @@ def generate_on_fleet(settings: Settings, pool: str, instructions: int) -> None:
         round_id, target = resumed
         console.print(f"following running fleet round {round_id} (target {target})")
     else:
-        round_id, target = start_fleet_round(settings, pool, instructions), instructions
+        round_id, target = start_fleet_round(settings, pool, instructions, steering=steering), instructions
         console.print(f"fleet round {round_id} started (target {target})")
     try:
         counts = follow_round(settings, round_id, target)
@@ -122,10 +127,12 @@ def register(app: typer.Typer) -> None:
         deadline: Annotated[str | None, typer.Option(
             "--deadline", help="ISO 8601; naive = local.", callback=_check_deadline)] = None,
         as_json: Annotated[bool, typer.Option("--json", help='Print {"id": ...}.')] = False,
+        steer: SteerOpt = Strategy.NONE,
     ) -> None:
         """Enqueue a round on the fleet and print its id; it ends at N, its budget or its deadline."""
         moment = parse_deadline(deadline)
-        round_id = start_fleet_round(load_settings(), pool, instructions, budget_tokens, moment)
+        round_id = start_fleet_round(load_settings(), pool, instructions, budget_tokens, moment,
+                                     SteeringParams(steer))
         typer.echo(json.dumps({"id": round_id}) if as_json else f"round {round_id} started")
 
     @round_app.command("status")

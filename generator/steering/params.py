@@ -63,6 +63,11 @@ class SteeringParams:
         data["strategy"] = str(self.strategy)
         return data
 
+    @staticmethod
+    def round_json(steering: SteeringParams | None) -> dict[str, Any] | None:
+        """What ``rounds.steering`` stores: None for the plain loop, so unsteered rounds look as before."""
+        return steering.to_json() if steering is not None and steering.steered else None
+
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> SteeringParams:
         """Rebuild from :meth:`to_json` output (None -> defaults); unknown keys are ignored."""
