@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import select
@@ -73,7 +74,7 @@ def test_the_round_counts_fresh_tasks_without_retagging_the_pool(tmp_path: Path)
     class CountingTagger:
         name = "counting"
 
-        def tag(self, instructions: list[str]) -> list[tuple[str, ...]]:
+        def tag(self, instructions: Sequence[str]) -> list[tuple[str, ...]]:
             tagged.append(len(instructions))
             return [("t",)] * len(instructions)
 
