@@ -44,10 +44,10 @@ def test_a_steered_fleet_round_stores_every_prompts_aims_and_admits_exactly(tmp_
 
 def test_a_schedule_entry_carries_its_steering_strategy(tmp_path: Path) -> None:
     path = tmp_path / "schedule.yaml"
-    path.write_text("rounds:\n  - pool: p\n    every_minutes: 5\n    instructions: 20\n    steer: rare-examples\n")
+    path.write_text("rounds:\n  - {pool: p, every_minutes: 5, instructions: 20, steer: rare-examples}\n")
     from generator.settings import Settings
 
     entries = beat_schedule(Settings(), path)
     assert entries["selfinstruct-round-0-p"]["kwargs"]["steer"] == "rare-examples"
-    assert ScheduleFile.model_validate({"rounds": [{"every_minutes": 1, "instructions": 1}]}).rounds[0].steer \
-        == "none"
+    plain = ScheduleFile.model_validate({"rounds": [{"every_minutes": 1, "instructions": 1}]})
+    assert plain.rounds[0].steer == "none"
