@@ -1,10 +1,11 @@
 """A lexical stand-in tagger: tags from an instruction's own words, no model needed.
 
 InsTag tags are *intentions* written by an LLM; this tagger only approximates them with the
-instruction's lead verb and its content words, Porter-stemmed (``nltk``'s stemmer needs no
-download). It exists so steering and ``bench/steering.py`` run where no tagging model is at
-hand (the embedded 270M model tags poorly and slowly); it is deterministic, so every arm of a
-bench is scored by exactly the same tagger. Its tags count words, not intentions: figures
+instruction's lead verb and its content words, lower-cased and unstemmed (a tag-hints prompt
+names tags to the model, so they must read as words, not stems). It exists so steering and
+``bench/steering.py`` run where no tagging model is at hand (the embedded 270M model tags
+poorly and slowly); it is deterministic, so every arm of a bench is scored by exactly the
+same tagger. Its tags count words, not intentions: figures
 obtained with it say so.
 """
 
@@ -13,8 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Protocol
-
-from nltk.stem import PorterStemmer
 
 __all__ = ["LexicalTagger", "Tagger"]
 
@@ -46,12 +45,11 @@ class Tagger(Protocol):
 
 
 class LexicalTagger:
-    """Lead verb (``verb:<stem>``) plus up to ``max_words`` distinct stemmed content words."""
+    """The lead word (the task's verb, as in "summarize") plus up to ``max_words`` content words."""
 
     def __init__(self, max_words: int = 4, min_chars: int = 4) -> None:
         self.max_words = max_words
         self.min_chars = min_chars
-        self._stem = PorterStemmer().stem
         self.name = f"lexical(max_words={max_words})"
 
     def tag(self, instructions: Sequence[str]) -> list[tuple[str, ...]]:
@@ -62,11 +60,11 @@ class LexicalTagger:
         words = _WORD.findall(text.lower())
         if not words:
             return ()
-        tags = [f"verb:{self._stem(words[0])}"]
+        tags = [words[0]]
         for word in words[1:]:
             if word in _STOP or len(word) < self.min_chars:
                 continue
-            tags.append(self._stem(word))
+            tags.append(word)
             if len(dict.fromkeys(tags)) > self.max_words:
                 break
         return tuple(dict.fromkeys(tags))[: self.max_words + 1]
