@@ -41,19 +41,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select
 
-from generator.cli.runtime import ensure_seeded_pool, params_of
 from generator.db import repository as repo
 from generator.db.engine import open_database
 from generator.db.models import LLMRequest, Task
-from generator.llm import LLMClient
-from generator.ratelimit import throttled_client
-from generator.rouge import rouge_l_f, tokenize
-from generator.rounds import RoundRunner
+from generator.llm.client import LLMClient
+from generator.llm.ratelimit import throttled_client
+from generator.novelty.rouge import rouge_l_f, tokenize
+from generator.rounds.runner import RoundRunner
 from generator.settings import Settings, load_settings
 from generator.steering import SteeringParams, Strategy
 from generator.steering.incremental import IdentityMapper
 from generator.steering.lexical import LexicalTagger
 from generator.steps import StepContext
+from generator.wiring import ensure_seeded_pool, params_of
 
 UNLIMITED_TARGET = 10**6  # the budget ends every round, never the target
 
@@ -73,13 +73,13 @@ class ArmResult:
 def endpoint(settings: Settings, double: bool) -> Iterator[LLMClient]:
     """A client for the configured endpoint, the embedded default, or the scripted double."""
     if double:
-        from tests.support.llm_double import ScriptedLLMServer  # moves to generator.testing
-        from tests.support.responders import SelfInstructResponder
+        from generator.testing.llm_double import ScriptedLLMServer
+        from generator.testing.responders import SelfInstructResponder
 
         with ScriptedLLMServer(SelfInstructResponder(seed=11, near_duplicate_rate=0.2)) as server:
             yield throttled_client(settings, base_url=server.base_url, model="scripted-model")
     elif settings.embedded:
-        from generator.embedded import EmbeddedServer
+        from generator.llm.embedded import EmbeddedServer
 
         with EmbeddedServer(settings) as server:
             yield throttled_client(settings, base_url=server.base_url, model=server.model)
@@ -113,7 +113,7 @@ def run_arm(settings: Settings, client: LLMClient, workdir: Path, arm: Strategy,
 
 def seed_instructions(settings: Settings) -> list[str]:
     """The seed set's instructions (every arm's pool starts from exactly these)."""
-    from generator.seeds import load_seed_tasks
+    from generator.selfinstruct.seeds import load_seed_tasks
 
     return [task.instruction for task in load_seed_tasks(settings.seeds_path)]
 

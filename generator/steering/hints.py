@@ -3,7 +3,7 @@
 The hint is one sentence appended to the prompt's header paragraph (before the blank line
 that opens the numbered list), so a base model still sees "header, ``1.`` .. ``8.``, ``9.``"
 and continues the list; the list, its numbering and the bare next number are untouched, so
-:func:`generator.instructions.parse_instruction_completion` parses the continuation as before.
+:func:`generator.selfinstruct.instructions.parse_instruction_completion` parses the continuation as before.
 The sentence is the template ``generator/steering/prompts/tag_hint.txt``.
 """
 
@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from functools import cache
 from importlib.resources import files
 
-from generator import instructions
-from generator.params import GenerationParams
+from generator.selfinstruct import instructions
+from generator.selfinstruct.params import GenerationParams
+from generator.selfinstruct.templates import render
 from generator.steering.policy import PromptPlan
-from generator.templates import render
 
 __all__ = ["hint_sentence", "join_tags", "render_steered_prompt"]
 
@@ -49,7 +49,7 @@ def render_steered_prompt(plan: PromptPlan, params: GenerationParams) -> str:
     appended to the header when the plan aims at tags through hints (``tag-hints``).
 
     Strategies other than ``tag-hints`` (and a ``tag-hints`` plan with no tags, e.g. on an
-    untagged pool) give exactly :func:`generator.instructions.render_instruction_prompt`.
+    untagged pool) give exactly :func:`generator.selfinstruct.instructions.render_instruction_prompt`.
     """
     prompt = instructions.render_instruction_prompt(plan.instructions, params)
     if plan.strategy != "tag-hints" or not plan.aimed_tags:

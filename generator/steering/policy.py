@@ -5,7 +5,7 @@ filling in while the pool has too few machine tasks) and makes its draws from th
 ``random.Random`` in a fixed order, so a plan is reproducible from the seed:
 
 * ``none``: machine sample, seed sample, shuffle -- exactly the draws of
-  :func:`generator.instructions.select_prompt_instructions`, so the plain loop is unchanged;
+  :func:`generator.selfinstruct.instructions.select_prompt_instructions`, so the plain loop is unchanged;
 * ``rare-examples``: the same order, but the machine sample (and the seed sample when
   ``steer_seeds``) is weighted by :func:`example_weights` (favouring tasks with rare tags);
 * ``tag-hints``: the ``none`` draws, then :func:`hint_tags` picks the tags the header names.
@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from generator.params import GenerationParams
+from generator.selfinstruct.params import GenerationParams
 from generator.steering.coverage import Coverage, Example
 from generator.steering.params import SteeringParams, Strategy
 
@@ -114,7 +114,7 @@ def plan_prompt(
 ) -> PromptPlan:
     """Plan one prompt: its in-context examples (6 + 2 by default) and the tags it aims at.
 
-    Counts follow :func:`generator.instructions.select_prompt_instructions`: when one side has
+    Counts follow :func:`generator.selfinstruct.instructions.select_prompt_instructions`: when one side has
     too few, the other fills in. For ``rare-examples`` the aimed tags are the tags of the
     weighted-drawn examples, rarest first; for ``tag-hints`` the tags of :func:`hint_tags`.
     """

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from generator.db.models import LLMRequest, Round
 from generator.steering import SteeringParams, Strategy
 from generator.steering.hints import hint_sentence
-from tests.fleet.harness import fleet
+from generator.testing.llm_double import ScriptedLLMServer
+from generator.testing.responders import SelfInstructResponder
 from tests.fleet.invariants import assert_admission_exact, assert_no_duplicate_rows, assert_round_completed
-from tests.support.llm_double import ScriptedLLMServer
-from tests.support.responders import SelfInstructResponder
+from workers.harness import fleet
 from workers.schedule import ScheduleFile, beat_schedule
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.timeout(180)]

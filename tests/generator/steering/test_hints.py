@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from generator.instructions import PROMPT_MARKER, parse_instruction_completion, render_instruction_prompt
-from generator.params import GenerationParams
+from generator.selfinstruct.instructions import (
+    PROMPT_MARKER,
+    parse_instruction_completion,
+    render_instruction_prompt,
+)
+from generator.selfinstruct.params import GenerationParams
 from generator.steering import Example, PromptPlan, Strategy
 from generator.steering.hints import hint_sentence, join_tags, render_steered_prompt
 

@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from generator.instructions import select_prompt_instructions
-from generator.params import GenerationParams
+from generator.selfinstruct.instructions import select_prompt_instructions
+from generator.selfinstruct.params import GenerationParams
 from generator.steering import Coverage, Example, SteeringParams, Strategy
 from generator.steering.policy import example_weights, hint_tags, plan_prompt, weighted_sample
 

@@ -10,13 +10,13 @@ from sqlalchemy import select
 
 from generator.db import repository as repo
 from generator.db.models import LLMRequest, Round, Task
-from generator.rounds import RoundRunner
+from generator.rounds.runner import RoundRunner
 from generator.steering import SteeringParams, Strategy
 from generator.steering.hints import hint_sentence
 from generator.steps import StepContext
-from tests.support.llm_double import ScriptedLLMServer
+from generator.testing.llm_double import ScriptedLLMServer
+from generator.testing.responders import SelfInstructResponder
 from tests.support.pools import assert_pool_is_novel, scripted_context, sqlite_url
-from tests.support.responders import SelfInstructResponder
 
 
 def _run(tmp_path: Path, strategy: Strategy, target: int = 6,
