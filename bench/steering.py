@@ -121,8 +121,9 @@ def seed_instructions(settings: Settings) -> list[str]:
 def score(result: ArmResult, equal_n: int, seeds: list[list[str]]) -> dict[str, float]:
     """The arm's figures; tags from the shared tagger and vocabulary."""
     tagger, vocabulary = LexicalTagger(), IdentityMapper()
-    tags = [tuple(t for t in (vocabulary.map_tag(raw) for raw in raw_tags) if t)
-            for raw_tags in tagger.tag(result.kept)]
+    raw = tagger.tag(result.kept)
+    mapped = vocabulary.map_tags([tag for task in raw for tag in task])
+    tags = [tuple(dict.fromkeys(t for t in (mapped[r] for r in task) if t)) for task in raw]
     kept = len(result.kept)
     unique = len({t for task in tags for t in task})
     nearest = [max(rouge_l_f(tokenize(text), seed) for seed in seeds) for text in result.kept]

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
 from generator.steering.coverage import Coverage
 
-__all__ = ["IdentityMapper", "IncrementalCoverage", "TagMapper", "rule_form"]
+__all__ = ["FunctionMapper", "IdentityMapper", "IncrementalCoverage", "TagMapper", "rule_form"]
 
 _SPECIAL = re.compile(r"[^0-9a-z]+")
 
@@ -27,15 +27,20 @@ def rule_form(raw: str) -> str:
 
 
 class TagMapper(Protocol):
-    """Maps raw tags to the normalized tags of one vocabulary version."""
+    """Maps raw tags to the normalized tags of one vocabulary version, a batch at a time.
+
+    InsTag's incremental mapping (``generator.instag.mapping.map_tags(raw_tags, index, embedder)``:
+    known raw tag, then rule key, then nearest cluster within eps, else None) fits as
+    ``FunctionMapper(partial(map_tags, index=..., embedder=...), version)``.
+    """
 
     @property
     def version(self) -> int | None:
         """The vocabulary version the mapping belongs to (None for an unversioned mapping)."""
         ...
 
-    def map_tag(self, raw: str) -> str | None:
-        """The normalized tag of ``raw``, or None when the vocabulary cannot place it."""
+    def map_tags(self, raw_tags: Sequence[str]) -> Mapping[str, str | None]:
+        """Each raw tag -> its normalized tag, or None when the vocabulary cannot place it."""
         ...
 
 
@@ -44,9 +49,22 @@ class IdentityMapper:
 
     version: int | None = None
 
-    def map_tag(self, raw: str) -> str | None:
-        """``rule_form(raw)``, or None for a tag with no letters or digits."""
-        return rule_form(raw) or None
+    def map_tags(self, raw_tags: Sequence[str]) -> Mapping[str, str | None]:
+        """``rule_form(raw)`` of each tag, or None for a tag with no letters or digits."""
+        return {raw: rule_form(raw) or None for raw in raw_tags}
+
+
+class FunctionMapper:
+    """A :class:`TagMapper` over a batch mapping function (e.g. InsTag's ``map_tags``, partially applied)."""
+
+    def __init__(self, function: Callable[[Sequence[str]], Mapping[str, str | None]],
+                 version: int | None) -> None:
+        self._function = function
+        self.version = version
+
+    def map_tags(self, raw_tags: Sequence[str]) -> Mapping[str, str | None]:
+        """What the function says for the distinct raw tags."""
+        return self._function(list(dict.fromkeys(raw_tags)))
 
 
 class IncrementalCoverage:
@@ -67,24 +85,24 @@ class IncrementalCoverage:
         with self._lock:
             return self._coverage
 
-    def map_tags(self, raw_tags: Iterable[str]) -> tuple[str, ...]:
-        """The normalized tags of one task's raw tags, unmapped ones in their rule form, deduplicated."""
-        out: list[str] = []
-        for raw in raw_tags:
-            mapped = self._mapper.map_tag(raw)
-            if mapped is None:
-                mapped = rule_form(raw)
-                if not mapped:
-                    continue
-                self.new_tags.add(mapped)
-            out.append(mapped)
-        return tuple(dict.fromkeys(out))
-
     def add(self, raw_tags_by_task: Mapping[int, Sequence[str]]) -> Coverage:
-        """Map and add tasks' raw tags (a task seen before is replaced); returns the new snapshot."""
-        mapped = {task_id: self.map_tags(raw) for task_id, raw in raw_tags_by_task.items()}
+        """Map (one batch for all tasks) and add tasks' raw tags; a task seen before is replaced.
+
+        A raw tag the vocabulary cannot place counts under its rule form (a new tag, recorded in
+        ``new_tags``); a tag with no letters or digits is dropped. Returns the new snapshot."""
+        mapped = self._mapper.map_tags([raw for raws in raw_tags_by_task.values() for raw in raws])
+        by_task: dict[int, tuple[str, ...]] = {}
+        for task_id, raws in raw_tags_by_task.items():
+            tags: list[str] = []
+            for raw in raws:
+                tag = mapped.get(raw)
+                if tag is None and (tag := rule_form(raw)):
+                    self.new_tags.add(tag)
+                if tag:
+                    tags.append(tag)
+            by_task[task_id] = tuple(dict.fromkeys(tags))
         with self._lock:
-            self._coverage = self._coverage.with_tasks(mapped)
+            self._coverage = self._coverage.with_tasks(by_task)
             return self._coverage
 
     def remove(self, task_ids: Iterable[int]) -> Coverage:

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from generator.steering import Coverage
-from generator.steering.incremental import IdentityMapper, IncrementalCoverage, rule_form
+from generator.steering.incremental import FunctionMapper, IdentityMapper, IncrementalCoverage, rule_form
 from generator.steering.lexical import LexicalTagger
 
 
-class DictMapper:
-    version = 5
-
-    def __init__(self, mapping: dict[str, str]) -> None:
-        self.mapping = mapping
-
-    def map_tag(self, raw: str) -> str | None:
-        return self.mapping.get(raw)
+def vocabulary_of(mapping: dict[str, str]) -> FunctionMapper:
+    """A mapper like InsTag's map_tags: known tags map, the rest are None (new)."""
+    return FunctionMapper(lambda raws: {raw: mapping.get(raw) for raw in raws}, version=5)
 
 
 def test_adding_tasks_changes_only_their_tags_counts() -> None:
@@ -27,17 +22,18 @@ def test_adding_tasks_changes_only_their_tags_counts() -> None:
 
 def test_new_raw_tags_map_through_the_vocabulary_and_unmapped_ones_count_as_new() -> None:
     base = Coverage.from_task_tags({1: ["cooking"]})
-    source = IncrementalCoverage(base, DictMapper({"Recipes": "cooking"}))
+    source = IncrementalCoverage(base, vocabulary_of({"Recipes": "cooking"}))
     coverage = source.add({7: ["Recipes", "Tax  Law!", "???"]})
     assert coverage.task_tags[7] == ("cooking", "tax law")
     assert dict(coverage.counts) == {"cooking": 2, "tax law": 1}
     assert source.new_tags == {"tax law"}
     assert source.coverage(1) is coverage
+    assert coverage.vocabulary_version is None  # the base snapshot's version is kept
 
 
 def test_the_identity_mapper_uses_the_rule_form() -> None:
     assert rule_form("  Data-Analysis/Python ") == "data analysis python"
-    assert IdentityMapper().map_tag("Chess!") == "chess" and IdentityMapper().map_tag("!!") is None
+    assert IdentityMapper().map_tags(["Chess!", "!!"]) == {"Chess!": "chess", "!!": None}
 
 
 def test_the_lexical_tagger_takes_the_lead_verb_and_the_first_content_words() -> None:
