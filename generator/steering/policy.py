@@ -93,12 +93,14 @@ def hint_tags(coverage: Coverage, params: SteeringParams, rng: random.Random) ->
     """The under-covered tags one hinted prompt names: ``hint_tags`` of the ``hint_pool`` rarest.
 
     Candidates are the pool's tags that fit on a header line (one line, at most
-    ``max_hint_tag_chars``, not empty), rarest first (count, then name); among them the draw is
-    weighted by ``1 / count**beta``. Returned rarest first. Empty when the pool has no tags.
+    ``max_hint_tag_chars``, not empty), rarest first, ties in count in random order; among the
+    first ``hint_pool`` the draw is weighted by ``1 / count**beta``. Returned rarest first (then by
+    name). Empty when the pool has no tags.
     """
-    fitting = [(count, tag) for tag, count in coverage.counts.items()
-               if tag.strip() and "\n" not in tag and len(tag) <= params.max_hint_tag_chars]
-    rarest = sorted(fitting)[: params.hint_pool]
+    fitting = sorted((count, tag) for tag, count in coverage.counts.items()
+                     if tag.strip() and "\n" not in tag and len(tag) <= params.max_hint_tag_chars)
+    rng.shuffle(fitting)  # ties in count are broken at random (a sort by name would favour "a...")
+    rarest = sorted(fitting, key=lambda item: item[0])[: params.hint_pool]
     k = min(params.hint_tags, len(rarest))
     chosen = weighted_sample(rarest, [max(count, 1) ** -params.beta for count, _ in rarest], k, rng)
     return tuple(tag for _, tag in sorted(chosen))

@@ -137,3 +137,10 @@ def test_params_round_trip_through_json_and_reject_bad_values() -> None:
         SteeringParams("sideways")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="beta"):
         SteeringParams(beta=-1)
+
+
+def test_hint_tags_break_ties_in_count_at_random_not_by_name() -> None:
+    coverage = Coverage.from_task_tags({i: [f"tag-{i:03d}"] for i in range(200)})
+    steering = SteeringParams(Strategy.TAG_HINTS, hint_tags=3, hint_pool=10)
+    named = {tag for seed in range(30) for tag in hint_tags(coverage, steering, random.Random(seed))}
+    assert len(named) > 30 and any(tag > "tag-100" for tag in named)
