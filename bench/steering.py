@@ -17,11 +17,14 @@ Endpoint: the embedded default (llama.cpp + Gemma 3 270M) unless SELFINSTRUCT_LL
 (and _MODEL, _API_KEY, _API) point at another OpenAI-compatible one; ``--double`` uses the
 scripted test double instead (a smoke run: its answers ignore the prompt's meaning).
 
-Tagger: the lexical stand-in (``generator/steering/lexical.py``: lead verb + stemmed content
-words), the same one steered rounds count coverage with; the vocabulary is its identity
-mapping (rule form). InsTag's LLM tagger and normalized vocabulary replace both when they land.
+Tagger: the lexical stand-in (``generator/steering/lexical.py``: lead verb + content words),
+the same one steered rounds count coverage with (InsTag's LLM tagger is not on main yet).
+Vocabulary (``--vocabulary instag``, the default): one InsTag normalization (frequency, rule,
+semantic with WordLlama, association; thresholds scaled to the number of tagged tasks) over
+the seeds' and every arm's tagged tasks, so all arms are scored against the same version.
 
-    python bench/steering.py --seeds 3 --budget-tokens 20000
+    python bench/steering.py --seeds 3 --budget-tokens 12000 [--keep DIR]
+    python bench/steering.py --seeds 3 --rescore DIR     # score kept pools again, no LLM calls
 """
 
 from __future__ import annotations
@@ -32,8 +35,7 @@ import random
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +45,7 @@ from sqlalchemy import func, select
 
 from generator.db import repository as repo
 from generator.db.engine import open_database
-from generator.db.models import LLMRequest, Task
+from generator.db.models import LLMRequest, Round, Task
 from generator.llm.client import LLMClient
 from generator.llm.ratelimit import throttled_client
 from generator.novelty.rouge import rouge_l_f, tokenize
@@ -89,8 +91,9 @@ def endpoint(settings: Settings, double: bool) -> Iterator[LLMClient]:
 
 def run_arm(settings: Settings, client: LLMClient, workdir: Path, arm: Strategy, seed: int,
             budget: int) -> ArmResult:
-    """One real in-process round on a fresh pool, ended by the token budget."""
-    url = f"sqlite:///{workdir / f'{arm}-{seed}.db'}"
+    """One real in-process round on a fresh pool (``workdir/<arm>-<seed>.db``), ended by the budget."""
+    path = workdir / f"{arm}-{seed}.db"
+    url = f"sqlite:///{path}"
     arm_settings = settings.model_copy(update={"database_url": url})
     sessions = open_database(url)
     with sessions.begin() as session:
@@ -99,16 +102,24 @@ def run_arm(settings: Settings, client: LLMClient, workdir: Path, arm: Strategy,
         round_id = repo.open_round(session, pool, UNLIMITED_TARGET, budget_tokens=budget,
                                    steering=SteeringParams.round_json(SteeringParams(arm))).id
     ctx = StepContext(sessions, client, params, arm_settings, random.Random(seed))
-    started = time.monotonic()
     RoundRunner(ctx).run(round_id)
+    sessions.kw["bind"].dispose()
+    return collect(path, str(arm), seed)
+
+
+def collect(path: Path, arm: str, seed: int) -> ArmResult:
+    """The kept instructions (admission order), tokens and wall time of the round stored in ``path``."""
+    sessions = open_database(f"sqlite:///{path}")
     with sessions() as session:
+        rnd = session.scalars(select(Round)).one()
         kept = session.scalars(select(Task.instruction).where(
-            Task.round_id == round_id, Task.origin == "machine",
+            Task.round_id == rnd.id, Task.origin == "machine",
             Task.status.in_(repo.LIVE_STATUSES)).order_by(Task.id)).all()
         tokens = session.scalar(select(func.sum(LLMRequest.prompt_tokens + LLMRequest.completion_tokens))
-                                .where(LLMRequest.round_id == round_id)) or 0
+                                .where(LLMRequest.round_id == rnd.id)) or 0
+        seconds = (rnd.finished_at - rnd.created_at).total_seconds() if rnd.finished_at else float("nan")
     sessions.kw["bind"].dispose()
-    return ArmResult(str(arm), seed, tuple(kept), int(tokens), time.monotonic() - started)
+    return ArmResult(arm, seed, tuple(kept), int(tokens), seconds)
 
 
 def seed_instructions(settings: Settings) -> list[str]:
@@ -118,12 +129,33 @@ def seed_instructions(settings: Settings) -> list[str]:
     return [task.instruction for task in load_seed_tasks(settings.seeds_path)]
 
 
-def score(result: ArmResult, equal_n: int, seeds: list[list[str]]) -> dict[str, float]:
-    """The arm's figures; tags from the shared tagger and vocabulary."""
-    tagger, vocabulary = LexicalTagger(), IdentityMapper()
-    raw = tagger.tag(result.kept)
-    mapped = vocabulary.map_tags([tag for task in raw for tag in task])
-    tags = [tuple(dict.fromkeys(t for t in (mapped[r] for r in task) if t)) for task in raw]
+Vocabulary = Callable[[Sequence[str]], Mapping[str, str | None]]
+
+
+def shared_vocabulary(kind: str, tagged: Sequence[tuple[str, ...]]) -> tuple[Vocabulary, str]:
+    """One vocabulary for every arm: InsTag's four-stage normalization over all arms' tagged tasks
+    (and the seeds), thresholds scaled to their number, WordLlama embeddings; or the identity."""
+    if kind == "identity":
+        return IdentityMapper().map_tags, "identity (rule form)"
+    from generator.instag.normalization import normalize
+    from generator.instag.params import scaled_params
+    from generator.instag.records import TaskTags
+    from generator.llm.embedder import WordLlamaEmbedder
+
+    tasks = [TaskTags(task_id=i, tags=tags) for i, tags in enumerate(tagged)]
+    params = scaled_params(len(tasks))
+    vocabulary = normalize(tasks, WordLlamaEmbedder(), params)
+    stages = ", ".join(f"{c.stage} {c.count}" for c in vocabulary.counts)
+    return (lambda raws: {raw: vocabulary.mapping.get(raw) for raw in raws},
+            f"InsTag normalization of {len(tasks)} tagged tasks (alpha {params.alpha}, support "
+            f"{params.support}, WordLlama; {stages})")
+
+
+def score(result: ArmResult, raw: Sequence[tuple[str, ...]], vocabulary: Vocabulary, equal_n: int,
+          seeds: list[list[str]]) -> dict[str, float]:
+    """The arm's figures from its kept tasks' raw tags, mapped through the shared vocabulary."""
+    mapped = vocabulary([tag for task in raw for tag in task])
+    tags = [tuple(dict.fromkeys(t for t in (mapped.get(r) for r in task) if t)) for task in raw]
     kept = len(result.kept)
     unique = len({t for task in tags for t in task})
     nearest = [max(rouge_l_f(tokenize(text), seed) for seed in seeds) for text in result.kept]
@@ -172,36 +204,59 @@ def report(figures: dict[tuple[str, int], dict[str, float]], arms: list[str], se
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3, help="rng seeds per arm (0..N-1)")
-    parser.add_argument("--budget-tokens", type=int, default=20000, help="token budget of every arm's round")
+    parser.add_argument("--budget-tokens", type=int, default=12000, help="token budget of every arm's round")
     parser.add_argument("--arms", default="none,rare-examples,tag-hints")
     parser.add_argument("--double", action="store_true", help="use the scripted double (smoke run)")
+    parser.add_argument("--vocabulary", choices=("instag", "identity"), default="instag")
+    parser.add_argument("--keep", type=Path, help="keep every arm's pool database in this folder")
+    parser.add_argument("--rescore", type=Path, help="score the <arm>-<seed>.db pools of a --keep folder")
     args = parser.parse_args()
     settings = load_settings()
     arms = [str(Strategy(a)) for a in args.arms.split(",")]
     if "none" not in arms:
         arms.insert(0, "none")
     seeds = list(range(args.seeds))
-    seed_tokens = [tokenize(text) for text in seed_instructions(settings)]
-    where = "scripted double" if args.double else ("embedded default" if settings.embedded
-                                                  else f"{settings.llm_base_url} ({settings.llm_model})")
-    print(f"endpoint: {where}; seed tasks: {len(seed_tokens)}; budget: {args.budget_tokens} tokens per arm; "
-          f"rng seeds: {seeds}; prompts per request: {settings.llm_prompts_per_request}; "
-          f"concurrency: {settings.llm_concurrency}; tagger: {LexicalTagger().name}, identity vocabulary")
-    results: dict[tuple[str, int], ArmResult] = {}
-    with tempfile.TemporaryDirectory() as tmp, endpoint(settings, args.double) as client:
-        for seed in seeds:
-            for arm in arms:
-                result = run_arm(settings, client, Path(tmp), Strategy(arm), seed, args.budget_tokens)
-                results[arm, seed] = result
-                print(f"  seed {seed} {arm}: kept {len(result.kept)}, tokens {result.tokens}, "
-                      f"{result.seconds:.0f}s", flush=True)
+    seed_texts = seed_instructions(settings)
+    if args.rescore is not None:
+        results = {(arm, seed): collect(args.rescore / f"{arm}-{seed}.db", arm, seed)
+                   for seed in seeds for arm in arms}
+    else:
+        where = "scripted double" if args.double else ("embedded default" if settings.embedded
+                                                      else f"{settings.llm_base_url} ({settings.llm_model})")
+        print(f"endpoint: {where}; seed tasks: {len(seed_texts)}; budget: {args.budget_tokens} tokens per "
+              f"arm; rng seeds: {seeds}; prompts per request: {settings.llm_prompts_per_request}; "
+              f"concurrency: {settings.llm_concurrency}")
+        results = run_all(settings, args, arms, seeds)
+    tagger = LexicalTagger()
+    raw = {key: tagger.tag(result.kept) for key, result in results.items()}
+    vocabulary, described = shared_vocabulary(
+        args.vocabulary, [*tagger.tag(seed_texts), *(task for tags in raw.values() for task in tags)])
+    print(f"tagger: {tagger.name}; vocabulary: {described}")
+    seed_tokens = [tokenize(text) for text in seed_texts]
     figures: dict[tuple[str, int], dict[str, float]] = {}
     for seed in seeds:
         equal_n = min(len(results[arm, seed].kept) for arm in arms)
         for arm in arms:
-            figures[arm, seed] = score(results[arm, seed], equal_n, seed_tokens)
+            figures[arm, seed] = score(results[arm, seed], raw[arm, seed], vocabulary, equal_n, seed_tokens)
     print()
     report(figures, arms, seeds)
+
+
+def run_all(settings: Settings, args: argparse.Namespace, arms: list[str],
+            seeds: list[int]) -> dict[tuple[str, int], ArmResult]:
+    """Every arm on every seed, one after the other on the same endpoint."""
+    results: dict[tuple[str, int], ArmResult] = {}
+    with contextlib.ExitStack() as stack:
+        workdir = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        workdir.mkdir(parents=True, exist_ok=True)
+        client = stack.enter_context(endpoint(settings, args.double))
+        for seed in seeds:
+            for arm in arms:
+                result = run_arm(settings, client, workdir, Strategy(arm), seed, args.budget_tokens)
+                results[arm, seed] = result
+                print(f"  seed {seed} {arm}: kept {len(result.kept)}, tokens {result.tokens}, "
+                      f"{result.seconds:.0f}s", flush=True)
+    return results
 
 
 if __name__ == "__main__":
