@@ -32,6 +32,7 @@ from generator.db.statuses import RoundStatus
 from generator.errors import BrokerUnavailableError
 from generator.rounds import policy
 from generator.rounds.ending import finish
+from generator.steering import SteeringParams
 from generator.steps import chunked
 from generator.steps.admission import admit_pending
 from workers.context import WorkerContext
@@ -85,12 +86,14 @@ def _send_claimed(wc: WorkerContext, task: str, ident: int, *args: int) -> None:
 
 
 def start_round(wc: WorkerContext, pool_id: int, target: int, *, budget_tokens: int | None = None,
-                deadline: datetime | None = None) -> int:
-    """Open a fleet round in the pool and kick it off with a tick; returns the round id."""
+                deadline: datetime | None = None, steering: SteeringParams | None = None) -> int:
+    """Open a fleet round in the pool and kick it off with a tick; returns the round id.
+
+    ``steering`` (default: the plain loop) is stored on the round; its generate tasks read it."""
     with wc.sessions.begin() as session:
         pool = session.get_one(Pool, pool_id)
         round_id = repo.open_round(session, pool, target, budget_tokens=budget_tokens, deadline=deadline,
-                                   mode="fleet").id
+                                   mode="fleet", steering=SteeringParams.round_json(steering)).id
     send(wc, "tick", round_id)
     return round_id
 

@@ -86,6 +86,8 @@ class Round(Base):
     mode: Mapped[str] = mapped_column(String(20), default="inprocess")  # inprocess | fleet
     end_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)  # target|budget|deadline|...
     error: Mapped[str | None] = mapped_column(CleanText, nullable=True)
+    # The round's SteeringParams (generator.steering); NULL is the plain loop (strategy "none").
+    steering: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
     pool: Mapped[Pool] = relationship()
@@ -103,6 +105,9 @@ class LLMRequest(Base):
     # The tasks a classification or instances request asked about, in prompt order (a batch of
     # several tasks is one request); ``task_id`` is set too when there is exactly one.
     task_ids: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
+    # A steered generation request's plans, one per prompt in prompt order: strategy, aimed-at
+    # tags, in-context example task ids, vocabulary version (PromptPlan.to_json); NULL unsteered.
+    steering: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     stage: Mapped[str] = mapped_column(String(20))
     model: Mapped[str] = mapped_column(String(200))
     api: Mapped[str] = mapped_column(String(20))
