@@ -32,9 +32,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.fleet.harness import Fleet, fleet
-from tests.support.llm_double import ScriptedLLMServer, _Handler
-from tests.support.responders import SelfInstructResponder
+from generator.testing.llm_double import ScriptedLLMServer, _Handler
+from generator.testing.responders import SelfInstructResponder
+from workers.harness import Fleet, fleet
 
 TICKS = os.sysconf("SC_CLK_TCK")
 

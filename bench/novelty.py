@@ -33,7 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from generator.novelty import HAS_NATIVE, Match, NoveltyIndex, Verdict
-from generator.rouge import f_from_lcs, lcs_length, tokenize
+from generator.novelty.rouge import f_from_lcs, lcs_length, tokenize
 
 THRESHOLD = 0.7
 VERBS = [

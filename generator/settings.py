@@ -1,7 +1,7 @@
 """Service settings, read once from the environment (prefix ``SELFINSTRUCT_``) and passed down.
 
 Algorithm knobs (temperatures, thresholds, ...) are not settings: they live in
-:mod:`generator.params` with the papers' defaults.
+:mod:`generator.selfinstruct.params` with the papers' defaults.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Shared fixtures. The scripted LLM double lives in tests/support/llm_double.py."""
+"""Shared fixtures. The scripted LLM double lives in generator/testing/llm_double.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.llm_double import ScriptedLLMServer
+from generator.testing.llm_double import ScriptedLLMServer
 
 ScriptedFactory = Callable[..., ScriptedLLMServer]
 

@@ -29,6 +29,6 @@ for _ in $(seq 1 30); do
 done
 
 # 3. Lint and type checks, then the tests.
-.venv/bin/ruff check generator workers tests bench migrations
+.venv/bin/ruff check generator workers cli tests bench migrations
 .venv/bin/mypy
 .venv/bin/python -m pytest -q "$@"

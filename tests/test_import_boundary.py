@@ -1,9 +1,114 @@
-"""The library never imports Celery: stages stay usable without the fleet."""
+"""Imports point down only: the library never reaches the edges, pure packages never reach I/O.
+
+The check reads every module's AST, so imports inside functions count as much as top-level ones.
+"""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = ("generator", "workers", "cli", "api")
+PURE = ("selfinstruct", "novelty", "instag", "analysis", "export", "files")
+EDGES = ("celery", "kombu", "typer", "fastapi", "uvicorn", "cli", "workers", "api")
+IO = ("sqlalchemy", "redis", "openai", "celery",
+      "generator.db", "generator.steps", "generator.rounds", "generator.llm", "generator.wiring")
+
+# (importer prefix, forbidden prefixes, why)
+RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("generator", EDGES, "the library never imports the edges"),
+    ("workers", ("cli", "api"), "workers import the library, never the CLI or the API"),
+    *((f"generator.{pkg}", IO, "pure packages take and return records") for pkg in PURE),
+    ("generator.db", ("generator.steps", "generator.rounds", "generator.llm"), "db sits below the steps"),
+)
+
+
+@dataclass(frozen=True)
+class Violation:
+    module: str
+    imported: str
+    line: int
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.module}:{self.line} imports {self.imported} ({self.why})"
+
+
+def module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(tree: ast.AST, package: str) -> Iterator[tuple[int, list[str]]]:
+    """Each import statement anywhere in ``tree``: its line and the modules it may name.
+
+    ``from a import b`` may name ``a`` or ``a.b``; relative imports resolve against ``package``.
+    """
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield node.lineno, [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            target = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = parts[: len(parts) - node.level + 1]
+                target = ".".join([*base, node.module] if node.module else base)
+            yield node.lineno, [target, *(f"{target}.{alias.name}" for alias in node.names)]
+
+
+def within(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def check_tree(root: Path) -> list[Violation]:
+    """All rule breaks in the packages under ``root`` (a folder holding generator/, workers/, ...)."""
+    found = []
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            module = module_name(path, root)
+            package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+            tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+            for line, names in imports_of(tree, package):
+                found.extend(_first_violation(module, line, names))
+    return found
+
+
+def _first_violation(module: str, line: int, names: list[str]) -> list[Violation]:
+    for importer, forbidden, why in RULES:
+        if within(module, importer):
+            for name in names:
+                if any(within(name, f) for f in forbidden):
+                    return [Violation(module, name, line, why)]
+    return []
+
+
+def test_no_module_imports_across_the_boundaries() -> None:
+    assert [str(v) for v in check_tree(REPO)] == []
+
+
+def test_the_checker_reports_a_function_scoped_import_of_sqlalchemy_in_a_pure_package(tmp_path: Path) -> None:
+    planted = tmp_path / "generator" / "novelty" / "planted.py"
+    planted.parent.mkdir(parents=True)
+    planted.write_text("def f():\n    from sqlalchemy import select\n    return select\n")
+    assert [str(v) for v in check_tree(tmp_path)] == [
+        "generator.novelty.planted:2 imports sqlalchemy (pure packages take and return records)"
+    ]
+
+
+def test_the_checker_reports_the_library_importing_cli_and_workers_importing_api(tmp_path: Path) -> None:
+    (tmp_path / "generator").mkdir()
+    (tmp_path / "workers").mkdir()
+    (tmp_path / "generator" / "bad.py").write_text("import cli.app\n")
+    (tmp_path / "workers" / "bad.py").write_text("if True:\n    from api import app\n")
+    assert sorted(str(v) for v in check_tree(tmp_path)) == [
+        "generator.bad:1 imports cli.app (the library never imports the edges)",
+        "workers.bad:2 imports api (workers import the library, never the CLI or the API)",
+    ]
 
 
 def test_importing_generator_does_not_import_celery() -> None:
@@ -16,4 +121,13 @@ def test_importing_generator_does_not_import_celery() -> None:
         "print(','.join(bad))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_database_only_commands_import_no_broker_client() -> None:
+    code = (
+        "import sys, cli.app, generator.rounds.ending\n"
+        "print(','.join(sorted(n for n in sys.modules if n.split('.')[0] in ('kombu', 'redis', 'celery'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert out.stdout.strip() == ""

@@ -19,22 +19,9 @@ from generator.errors import ConfigError
 from generator.settings import Settings, load_settings
 from workers.amqp import amqp_options, is_amqp
 from workers.leases import require_redis
+from workers.queues import CONTROL, DEFAULT_WORKER_QUEUES, QUEUES, TASK_ROUTES
 
-# One queue per stage, so each can get its own workers (--queues) and be watched on its own.
-GENERATE, ADMIT, CLASSIFY, INSTANCES = "generate", "admit", "classify", "instances"
-TAG, CONTROL = "tag", "control"
-QUEUES = (GENERATE, ADMIT, CLASSIFY, INSTANCES, TAG, CONTROL)
-# What a worker consumes by default: every queue that has tasks today (``tag`` is reserved for InsTag).
-DEFAULT_WORKER_QUEUES = (GENERATE, ADMIT, CLASSIFY, INSTANCES, CONTROL)
-TASK_ROUTES: dict[str, dict[str, str]] = {
-    "selfinstruct.generate": {"queue": GENERATE},
-    "selfinstruct.admit": {"queue": ADMIT},
-    "selfinstruct.classify": {"queue": CLASSIFY},
-    "selfinstruct.instances": {"queue": INSTANCES},
-    "selfinstruct.tag*": {"queue": TAG},  # the InsTag issue's tasks land here; no task is defined yet
-    "selfinstruct.tick*": {"queue": CONTROL},
-    "selfinstruct.start_scheduled_round": {"queue": CONTROL},
-}
+__all__ = ["DEFAULT_WORKER_QUEUES", "QUEUES", "TASK_ROUTES", "celery_config", "make_app"]
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

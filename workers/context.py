@@ -20,16 +20,16 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from generator.admission import PoolIndex
 from generator.db.engine import open_database
 from generator.db.models import Pool, Round
 from generator.db.rows import table
 from generator.errors import ConfigError, NotFoundError
-from generator.llm import LLMClient
-from generator.params import GenerationParams
-from generator.ratelimit import throttled_client
+from generator.llm.client import LLMClient
+from generator.llm.ratelimit import throttled_client
+from generator.selfinstruct.params import GenerationParams
 from generator.settings import Settings, load_settings
 from generator.steps import StepContext
+from generator.steps.admission import PoolIndex
 from workers.hints import Hints
 from workers.leases import LeaseStore, require_redis
 

@@ -8,7 +8,7 @@ follows a round) re-reads the round from the database, ends it when it is done, 
 whatever is pending and neither queued nor leased, so a lost message (a broker restart, a
 killed worker) only delays the round by about a lease.
 
-Exact admission: :func:`admit_round` runs :func:`generator.admission.admit_pending` in one
+Exact admission: :func:`admit_round` runs :func:`generator.steps.admission.admit_pending` in one
 PostgreSQL transaction that first takes the pool's advisory lock (``repository.lock_pool``) and
 then refreshes the process's :class:`PoolIndex` with tasks committed since it last looked.
 Every task insert happens under that lock, so admissions across all workers are serialized
@@ -26,13 +26,13 @@ from datetime import datetime
 import redis
 from kombu.exceptions import OperationalError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
-from generator.admission import admit_pending, retire_surplus
 from generator.db import repository as repo
 from generator.db.models import Pool, Round, Task
-from generator.errors import BrokerUnavailableError, RoundStateError
+from generator.errors import BrokerUnavailableError
+from generator.rounds.ending import finish
 from generator.steps import chunked
+from generator.steps.admission import admit_pending
 from workers.context import WorkerContext
 from workers.leases import new_token
 from workers.state import OPEN_STATUSES, RoundState, load_state
@@ -97,24 +97,6 @@ def start_round(wc: WorkerContext, pool_id: int, target: int, *, budget_tokens: 
     return round_id
 
 
-def finish(sessions: sessionmaker[Session], round_id: int, status: str, reason: str,
-           error: str | None = None) -> bool:
-    """End a running round (under the pool lock, so no admission interleaves); False if it had ended."""
-    with sessions.begin() as session:
-        rnd = repo.get_round(session, round_id)
-        repo.lock_pool(session, rnd.pool_id)
-        session.refresh(rnd)
-        if rnd.status != "running":
-            return False
-        # The round row first: candidate writers hold a share lock on it (see
-        # repository.round_status_for_update), so once this returns, no pending candidate is
-        # still on its way, and retiring sees them all.
-        repo.finish_round(session, rnd, status, reason, error)
-        retire_surplus(session, round_id)
-    log.info("round %s %s (%s)", round_id, status, reason)
-    return True
-
-
 # Stage tasks of a round failing for good this often mean a bug or bad data, not bad luck (passing
 # endpoint, broker and database trouble is retried first): the round fails and says why, instead
 # of having its work re-sent by every tick forever.
@@ -127,17 +109,6 @@ def note_failure(wc: WorkerContext, round_id: int, task: str, error: BaseExcepti
     if count >= FAILURES_TO_FAIL_ROUND:
         finish(wc.sessions, round_id, "failed", "error",
                f"{count} stage tasks failed for good; the last, {task}: {error!r}"[:2000])
-
-
-def cancel_round(sessions: sessionmaker[Session], round_id: int) -> None:
-    """Cancel a running round (fleet or in-process: both stop at their next look at its status).
-
-    Queued messages of the round then do nothing. RoundStateError if the round had ended.
-    """
-    with sessions() as session:
-        status = repo.get_round(session, round_id).status
-    if status != "running" or not finish(sessions, round_id, "cancelled", "cancelled"):
-        raise RoundStateError(f"round {round_id} is {status}, not running")
 
 
 def admit_round(wc: WorkerContext, round_id: int) -> list[int]:

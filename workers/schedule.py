@@ -105,7 +105,7 @@ def beat_schedule(settings: Settings, path: Path | None = None) -> dict[str, dic
 def start_scheduled_round(wc: WorkerContext, pool_name: str, instructions: int, until_pool_size: int | None,
                           budget_tokens: int | None, deadline_minutes: float | None) -> int | None:
     """Start a round of ``instructions`` (fewer if the pool is nearly full); None when skipped."""
-    from generator.cli.runtime import ensure_seeded_pool
+    from generator.wiring import ensure_seeded_pool
 
     with wc.sessions.begin() as session:
         pool = ensure_seeded_pool(session, wc.settings, pool_name)

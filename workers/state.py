@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from generator.db import repository as repo
 from generator.db.models import Candidate, LLMRequest, Round, Task
-from generator.rounds import round_limit_reached, tokens_used
+from generator.rounds.runner import round_limit_reached, tokens_used
 
 OPEN_STATUSES = (repo.PENDING_CLASSIFICATION, repo.PENDING_INSTANCES)
 # A round whose last FAILURE_WINDOW requests all failed (after the client's own retries) fails:

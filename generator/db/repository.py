@@ -17,7 +17,7 @@ from generator import records
 from generator.db.models import Candidate, Instance, Pool, Round, Task, utcnow
 from generator.db.rows import table
 from generator.errors import NotFoundError
-from generator.params import GenerationParams
+from generator.selfinstruct.params import GenerationParams
 
 # Task statuses, in the order a machine task moves through them.
 PENDING_CLASSIFICATION = "pending_classification"

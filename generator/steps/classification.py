@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from generator import classification
+from generator.db import models, rows
 from generator.db import repository as repo
-from generator.db import rows
 from generator.db.models import LLMRequest, Task
-from generator.db.models import Rejection as RejectionRow
 from generator.records import LLMCall, Reason, Rejection, Stage
+from generator.selfinstruct import classification
 from generator.steps.context import (
     StepContext,
     batch_size,
@@ -91,7 +90,7 @@ def classify(ctx: StepContext, task_ids: Sequence[int]) -> dict[int, bool | None
             classification_attempts=tasks.c.classification_attempts
             + per_task({q.task_id: len(q.replies) for q in settled}, tasks.c.classification_attempts),
         )
-        rows.insert_rows(session, RejectionRow, [
+        rows.insert_rows(session, models.Rejection, [
             rows.rejection_row(pool_id, round_id, _unknown(q), task_id=q.task_id)
             for q in settled if q.task_id in won and q.answer is None
         ])

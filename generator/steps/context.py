@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from generator.db import rows
 from generator.db.models import Task
 from generator.errors import LLMTransientError
-from generator.llm import LLMClient
-from generator.params import GenerationParams
-from generator.pricing import cost_usd
+from generator.llm.client import LLMClient
+from generator.llm.pricing import cost_usd
 from generator.records import LLMCall
+from generator.selfinstruct.params import GenerationParams
 from generator.settings import Settings
 
 T = TypeVar("T")

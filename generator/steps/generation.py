@@ -5,12 +5,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from generator import instructions
+from generator.db import models, rows
 from generator.db import repository as repo
-from generator.db import rows
-from generator.db.models import Rejection as RejectionRow
 from generator.db.models import Task
 from generator.records import Stage
+from generator.selfinstruct import instructions
 from generator.steps.context import StepContext, batch_size, raise_if_transient, request_row
 
 
@@ -56,7 +55,7 @@ def generate(ctx: StepContext, round_id: int) -> list[int]:
             texts.extend(parsed.instructions)
             rejections += [rows.rejection_row(pool_id, round_id, rejection, request_id=request_id)
                            for rejection in parsed.rejections]
-        rows.insert_rows(session, RejectionRow, rejections)
+        rows.insert_rows(session, models.Rejection, rejections)
         # A round that ended meanwhile keeps what came back as surplus: never judged, never pending.
         ids = repo.add_candidates(session, pool_id, round_id, request_id, texts,
                                   "pending" if running else "surplus")

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from generator import instances
+from generator.db import models, rows
 from generator.db import repository as repo
-from generator.db import rows
-from generator.db.models import Instance as InstanceRow
-from generator.db.models import Rejection as RejectionRow
 from generator.db.models import Task
 from generator.records import InstanceResult, LLMCall, Reason, Rejection, Stage
+from generator.selfinstruct import instances
 from generator.steps.context import (
     StepContext,
     TaskRow,
@@ -72,12 +70,12 @@ def make_instances(ctx: StepContext, task_ids: Sequence[int]) -> dict[int, int]:
                              status=per_task(ends, rows.table(Task).c.status))
             # Only a task whose guard this delivery won is written for: it has no instances yet,
             # so plain inserts are exact.
-            rows.insert_rows(session, InstanceRow, [
+            rows.insert_rows(session, models.Instance, [
                 {"task_id": task_id, "position": n, "input": x.input, "output": x.output}
                 for task_id, (result, _) in outcomes.items() if task_id in won
                 for n, x in enumerate(result.instances)
             ])
-            rows.insert_rows(session, RejectionRow, [
+            rows.insert_rows(session, models.Rejection, [
                 rows.rejection_row(pool_id, round_id, r, request_id=request_id, task_id=task_id)
                 for task_id, (_, rejections) in outcomes.items() if task_id in won
                 for r in rejections

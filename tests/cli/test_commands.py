@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.llm_double import ScriptedLLMServer
-from tests.support.responders import SelfInstructResponder
+from generator.testing.llm_double import ScriptedLLMServer
+from generator.testing.responders import SelfInstructResponder
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,7 +40,7 @@ def cli_env(tmp_path: Path, server: ScriptedLLMServer | None = None) -> dict[str
 
 def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "generator", *args],
+        [sys.executable, "-m", "cli", *args],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -90,7 +90,7 @@ def test_a_killed_generate_resumes_and_reaches_exactly_its_target(tmp_path: Path
         env = cli_env(tmp_path, slow)
         db = tmp_path / "pool.db"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "generator", "generate", "-n", "12"],
+            [sys.executable, "-m", "cli", "generate", "-n", "12"],
             env=env,
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from generator.db.engine import downgrade, is_current, make_engine, open_database, upgrade
 from generator.db.models import Base, LLMRequest
-from tests.support.services import fresh_postgres_database
+from generator.testing.services import fresh_postgres_database
 
 TABLES = {"pools", "rounds", "tasks", "instances", "llm_requests", "rejections", "candidates"}
 

@@ -1,4 +1,4 @@
-"""Fleet fixtures: skip without the real services; each test builds its own fleet (tests/fleet/harness.py)."""
+"""Fleet fixtures: skip without the real services; each test builds its own fleet (workers/harness.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from tests.support.services import PG_ADMIN_URL, port_open
+from generator.testing.services import PG_ADMIN_URL, port_open
 
 
 @pytest.fixture(autouse=True)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fleet.harness import Fleet, fleet
-from tests.support.llm_double import ScriptedLLMServer
-from tests.support.responders import SelfInstructResponder
+from generator.testing.llm_double import ScriptedLLMServer
+from generator.testing.responders import SelfInstructResponder
+from workers.harness import Fleet, fleet
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.timeout(180)]
 SELFINSTRUCT = str(Path(sys.executable).parent / "selfinstruct")

@@ -10,10 +10,11 @@ from sqlalchemy import func, select, text
 
 from generator.db.models import Round, Task
 from generator.errors import RoundStateError
-from tests.fleet.harness import Fleet, fleet
-from tests.support.llm_double import ScriptedLLMServer
-from tests.support.responders import SelfInstructResponder
+from generator.rounds.ending import cancel_round
+from generator.testing.llm_double import ScriptedLLMServer
+from generator.testing.responders import SelfInstructResponder
 from workers import control
+from workers.harness import Fleet, fleet
 from workers.schedule import start_scheduled_round
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(120)]
@@ -31,10 +32,10 @@ def test_scheduled_starts_skip_busy_and_full_pools_and_rounds_end_at_deadline(tm
         first = start_scheduled_round(f.wc, "default", 10, None, None, None)
         assert first is not None and _round(f, first).mode == "fleet" and _round(f, first).target == 10
         assert start_scheduled_round(f.wc, "default", 10, None, None, None) is None  # still running
-        control.cancel_round(f.wc.sessions, first)
+        cancel_round(f.wc.sessions, first)
         assert (_round(f, first).status, _round(f, first).end_reason) == ("cancelled", "cancelled")
         with pytest.raises(RoundStateError, match="not running"):
-            control.cancel_round(f.wc.sessions, first)
+            cancel_round(f.wc.sessions, first)
         with f.wc.sessions() as session:
             size = int(session.scalar(select(func.count()).select_from(Task)) or 0)
         assert start_scheduled_round(f.wc, "default", 10, size, None, None) is None  # the pool is full

@@ -19,10 +19,10 @@ import pytest
 from sqlalchemy import select, text
 
 from generator.db.models import Rejection, Task
-from tests.fleet.harness import fleet
+from generator.testing.llm_double import ScriptedLLMServer
+from generator.testing.responders import SelfInstructResponder
 from tests.fleet.invariants import assert_admission_exact, assert_no_duplicate_rows, assert_round_completed
-from tests.support.llm_double import ScriptedLLMServer
-from tests.support.responders import SelfInstructResponder
+from workers.harness import fleet
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.timeout(180)]
 

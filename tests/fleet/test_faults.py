@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fleet.harness import Fleet, fleet
+from generator.testing.llm_double import ScriptedLLMServer
+from generator.testing.responders import SelfInstructResponder
 from tests.fleet.invariants import (
     assert_admission_exact,
     assert_no_duplicate_rows,
@@ -23,8 +24,7 @@ from tests.fleet.invariants import (
     failed_requests,
     lost_requests,
 )
-from tests.support.llm_double import ScriptedLLMServer
-from tests.support.responders import SelfInstructResponder
+from workers.harness import Fleet, fleet
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.timeout(180)]
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.fleet.faults import DEFAULTS, StageGatedResponder, interrupt, kill_each_stage, start_fleet
-from tests.fleet.harness import fleet, rabbitmq_missing
+from generator.testing.llm_double import ScriptedLLMServer
+from generator.testing.responders import SelfInstructResponder
 from tests.fleet.invariants import assert_admission_exact, assert_no_duplicate_rows, assert_round_completed
-from tests.support.llm_double import ScriptedLLMServer
-from tests.support.responders import SelfInstructResponder
+from workers.faults import DEFAULTS, StageGatedResponder, interrupt, kill_each_stage, start_fleet
+from workers.harness import fleet, rabbitmq_missing
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.timeout(400)]
 BROKERS = ["redis", pytest.param("amqp", marks=pytest.mark.skipif(

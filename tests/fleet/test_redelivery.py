@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 
 from generator.db import repository as repo
 from generator.db.models import Candidate, Instance, LLMRequest, Rejection, Task
-from tests.fleet.harness import Fleet, fleet
+from generator.testing.llm_double import ScriptedLLMServer
+from generator.testing.responders import SelfInstructResponder
 from tests.fleet.invariants import assert_admission_exact, assert_no_duplicate_rows, assert_round_completed
-from tests.support.llm_double import ScriptedLLMServer
-from tests.support.responders import SelfInstructResponder
 from workers.app import QUEUES
+from workers.harness import Fleet, fleet
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.timeout(180)]
 TABLES = (Candidate, Instance, LLMRequest, Rejection, Task)

@@ -1,1 +1,1 @@
-"""Test support code shared by the test suite and the benchmark: LLM double and responders."""
+"""Test support code: seeded pools and the reference-file location (the doubles live in generator.testing)."""

@@ -10,13 +10,13 @@ from rouge_score import rouge_scorer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from generator.cli.runtime import ensure_seeded_pool, params_of
 from generator.db import repository as repo
 from generator.db.engine import open_database
 from generator.db.models import LLMRequest, Task
-from generator.llm import OpenAIClient
+from generator.llm.openai_client import OpenAIClient
 from generator.settings import Settings
 from generator.steps import StepContext
+from generator.wiring import ensure_seeded_pool, params_of
 
 
 def scripted_context(

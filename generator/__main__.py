@@ -1,5 +1,0 @@
-"""``python -m generator`` runs the ``selfinstruct`` command."""
-
-from generator.cli.app import main
-
-main()

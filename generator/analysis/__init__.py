@@ -1,0 +1,1 @@
+"""Pool analysis, pure: verb-noun structure, lengths, InstructMining indicators, the report."""

@@ -1,1 +1,0 @@
-"""The ``selfinstruct`` command line (typer + rich)."""

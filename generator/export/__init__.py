@@ -1,0 +1,1 @@
+"""Export builders, pure: formats, dataset card, splits, safe output writing."""

@@ -1,0 +1,1 @@
+"""InsTag (Lu et al., 2023), pure: tag prompts and parsing, normalization, metrics, selection, steering."""

@@ -1,0 +1,1 @@
+"""Seams to model endpoints: the LLM client Protocol, OpenAI client, embedded server, rate limit, pricing."""

@@ -1,0 +1,1 @@
+"""Round execution: the in-process runner (and the pure round policy both executors share)."""
