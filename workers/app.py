@@ -55,6 +55,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         },
         # Queues are declared on first use from the routes (the tag queue only once InsTag sends to it).
         "task_default_queue": CONTROL,
+        "beat_scheduler": "workers.schedule:Scheduler",  # writes beat's heartbeat (workers.stall)
         "task_routes": TASK_ROUTES,
         # A broker restart must not abort running tasks: they finish and commit (the database is
         # the truth); their acks are lost with the broker, and the next tick re-derives the rest.

@@ -33,6 +33,7 @@ from generator.errors import BrokerUnavailableError
 from generator.rounds.ending import finish
 from generator.steps import chunked
 from generator.steps.admission import admit_pending
+from workers import stall
 from workers.context import WorkerContext
 from workers.leases import new_token
 from workers.state import OPEN_STATUSES, RoundState, load_state
@@ -170,6 +171,8 @@ def settle(wc: WorkerContext, round_id: int, state: RoundState) -> bool:
 
 def tick(wc: WorkerContext, round_id: int) -> str:
     """Re-derive everything the round needs from the database and send it; returns the round status."""
+    with best_effort("tick heartbeat"):
+        stall.note_tick(wc.leases.redis, round_id)
     with wc.sessions() as session:
         state = load_state(session, round_id, full=True)
         if state is None:

@@ -14,8 +14,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import redis
+from sqlalchemy.orm import Session
 
-from generator.db.pending import PendingWork
+from generator.db.models import Round
+from generator.db.pending import PendingWork, pending_work
+from generator.settings import Settings
 from workers.leases import PREFIX, LeaseStore
 
 BEAT_KEY, TICK_KEY = f"{PREFIX}beat:last", f"{PREFIX}tick:last"
@@ -80,12 +83,12 @@ def diagnosis(status: str, pending: PendingWork, leases: LeaseCounts, beat_s: fl
         return f"ended ({status})"
     late = 3 * tick_every_s
     if tick_s is None or tick_s > late:
-        since = "never" if tick_s is None else f"for {tick_s:.0f} s"
+        since = "no tick has run" if tick_s is None else f"no tick for {tick_s:.0f} s"
         if beat_s is None or beat_s > late:
-            return (f"stalled: no tick {since} and no beat within {late:.0f} s: start one scheduler "
+            return (f"stalled: {since} and no beat within {late:.0f} s: start one scheduler "
                     "(`selfinstruct beat`); queued messages still run, lost ones wait for it")
-        return (f"stalled: beat is alive but no tick ran {since}: no worker consumes the control "
-                "queue (`selfinstruct worker -Q ...,control`)")
+        return (f"stalled: beat is alive but {since}: no worker consumes the control queue "
+                "(`selfinstruct worker -Q ...,control`)")
     if leases.expired and (leases.oldest_expired_s or 0) > late:
         return (f"stalled: {leases.expired} leases expired {leases.oldest_expired_s:.0f} s ago and "
                 "were not re-sent (is Redis shared by every worker and the scheduler?)")
@@ -117,3 +120,39 @@ def describe(store: LeaseStore, round_id: int, status: str, pending: PendingWork
 
 def _round(value: float | int | None) -> float | int | None:
     return round(value, 1) if isinstance(value, float) else value
+
+
+def fleet_status(settings: Settings, session: Session, round_id: int) -> dict[str, Any]:
+    """:func:`describe` for a fleet round, reading the Redis named by ``settings``; {} for other rounds.
+
+    Redis being unreachable is itself the diagnosis (claims, leases and ticks all live there)."""
+    rnd = session.get(Round, round_id)
+    if rnd is None or rnd.mode != "fleet" or settings.rate_limit_redis_url is None:
+        return {}
+    client = redis.Redis.from_url(settings.rate_limit_redis_url, socket_timeout=5, socket_connect_timeout=3)
+    store = LeaseStore(client, settings.lease_s, settings.queue_wait_s)
+    try:
+        return describe(store, round_id, rnd.status, pending_work(session, round_id), settings.fleet_tick_s)
+    except redis.RedisError as exc:
+        return {"diagnosis": f"Redis unreachable ({settings.rate_limit_redis_url}): {exc}"}
+    finally:
+        client.close()
+
+
+def beat_warning(settings: Settings) -> str | None:
+    """A warning for ``round start`` when no beat has run its loop within three ticks, else None."""
+    url = settings.rate_limit_redis_url
+    if url is None:
+        return None
+    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3)
+    try:
+        age = beat_age(client)
+    except redis.RedisError:
+        return None  # starting the round has already needed the broker; Redis trouble shows elsewhere
+    finally:
+        client.close()
+    if age is not None and age <= 3 * settings.fleet_tick_s:
+        return None
+    seen = "no beat has ever ticked" if age is None else f"the last beat ticked {age:.0f} s ago"
+    return (f"{seen}: without one scheduler (`selfinstruct beat`) a lost message is never re-sent and the "
+            "round may stall; `selfinstruct round status` shows where it stands")
