@@ -24,6 +24,7 @@ from workers.leases import PREFIX, LeaseStore
 log = logging.getLogger(__name__)
 # A failed task's items stay claimed for its retry's countdown (tasks.RETRYING caps it at 120 s).
 RETRY_GRACE_S = 150.0
+TAKEN_OVER = "%s leases of %s taken over meanwhile (this worker was too slow): %s"
 
 
 @dataclass(eq=False)
@@ -79,8 +80,7 @@ class Heartbeat:
                 continue
             lost = [i for i in item.ids if i not in kept]
             if lost:
-                log.warning("%s leases of %s taken over meanwhile (this worker was too slow): %s",
-                            item.kind, item.token, lost)
+                log.warning(TAKEN_OVER, item.kind, item.token, lost)
                 item.lost.extend(lost)
                 item.ids = kept
 
@@ -125,7 +125,8 @@ def leased(store: LeaseStore, round_id: int, kind: str, ids: list[int], token: s
             store.release(round_id, kind, got.ids, token, requeue_s=RETRY_GRACE_S)
         raise
     with contextlib.suppress(redis.RedisError):
-        store.release(round_id, kind, got.ids, token)
+        if lost := sorted(set(store.release(round_id, kind, got.ids, token)) - set(held.lost)):
+            log.warning(TAKEN_OVER, kind, token, lost)
 
 
 @contextlib.contextmanager

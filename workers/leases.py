@@ -92,8 +92,9 @@ end
 return out
 """
 
-# KEYS: leases zset, claim keys... ARGV: token, requeue ttl ms (0 = delete), members...
+# KEYS: leases zset, claim keys... ARGV: token, requeue ttl ms (0 = delete), members... -> owned flags.
 _RELEASE = _NOW + """
+local out = {}
 for i = 2, #KEYS do
   local v = redis.call('GET', KEYS[i])
   if v and (v == 'l:' .. ARGV[1] or string.sub(v, 1, #ARGV[1] + 3) == 'q:' .. ARGV[1] .. ':') then
@@ -103,9 +104,12 @@ for i = 2, #KEYS do
       redis.call('DEL', KEYS[i])
     end
     redis.call('ZREM', KEYS[1], ARGV[i + 1])
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
   end
 end
-return 0
+return out
 """
 
 # KEYS: ticket set, ticket counter. ARGV: want, ttl ms. -> new ticket ids.
@@ -222,12 +226,17 @@ class LeaseStore:
         flags = self._renew(keys=keys, args=[token, self.lease_ms, *members])
         return [i for i, flag in zip(ids, flags, strict=True) if flag]
 
-    def release(self, round_id: int, kind: str, ids: list[int], token: str, *, requeue_s: float = 0) -> None:
+    def release(self, round_id: int, kind: str, ids: list[int], token: str, *,
+                requeue_s: float = 0) -> list[int]:
         """Drop ``token``'s claims or leases of ``ids`` (others' records are left alone); with
-        ``requeue_s`` turn them back into queued claims for that long (a retry waiting its countdown)."""
-        if ids:
-            keys, members = self._keys(round_id, kind, ids)
-            self._release(keys=keys, args=[token, int(requeue_s * 1000), *members])
+        ``requeue_s`` turn them back into queued claims for that long (a retry waiting its countdown).
+
+        Returns the ids ``token`` no longer held (expired, or taken over by another message)."""
+        if not ids:
+            return []
+        keys, members = self._keys(round_id, kind, ids)
+        flags = self._release(keys=keys, args=[token, int(requeue_s * 1000), *members])
+        return [i for i, owned in zip(ids, flags, strict=True) if not owned]
 
     def take_tickets(self, round_id: int, want: int) -> list[int]:
         """New tickets bringing the round's generate messages in flight up to ``want`` (atomic); a

@@ -68,7 +68,7 @@ def test_a_lease_that_is_not_renewed_expires_and_the_work_may_be_sent_again(stor
     assert store.acquire(round_id, "instances", [round_id], "resent").ids == [round_id]
     # The slow runner is back: it can neither renew nor release the re-sent message's lease.
     assert store.renew(round_id, "instances", [round_id], "slow") == []
-    store.release(round_id, "instances", [round_id], "slow")
+    assert store.release(round_id, "instances", [round_id], "slow") == [round_id]  # not its own any more
     assert store.redis.get(store.claim_key("instances", round_id)) == b"l:resent"
 
 
