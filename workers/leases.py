@@ -1,9 +1,9 @@
 """Claims and leases of the fleet's work items in Redis: who may send, and who is working on what.
 
 An item is a (kind, id) pair: ``admit:<round>``, ``classify:<task>``, ``instances:<task>``; a
-generate message holds a *ticket* of its round instead. Each record names its owner, the
-Celery task id of the message that carries the item (messages are sent with that id, and a
-retry or a broker redelivery keeps it):
+generate message holds a *ticket* of its round instead (:mod:`workers.tickets`). Each record
+names its owner, the Celery task id of the message that carries the item (messages are sent
+with that id, and a retry or a broker redelivery keeps it):
 
 * **queued claim** ``q:<token>:<sent_ms>`` — the message is in a queue; expires after
   ``queue_wait_s``, so a message lost before it started (a killed worker's prefetched or
@@ -30,13 +30,10 @@ import redis
 
 from generator.errors import ConfigError
 from generator.settings import Settings
+from workers.tickets import NOW as _NOW
+from workers.tickets import PREFIX, TicketStore
 
-PREFIX = "selfinstruct:fleet:"
-
-_NOW = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-"""
+__all__ = ["PREFIX", "Acquired", "LeaseStore", "new_token", "require_redis"]
 
 # KEYS: leases zset, claim keys... ARGV: token, ttl ms, members... -> won flags.
 _CLAIM = _NOW + """
@@ -112,35 +109,6 @@ end
 return out
 """
 
-# KEYS: ticket set, ticket counter. ARGV: want, ttl ms. -> new ticket ids.
-_TICKETS = _NOW + """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local have = redis.call('ZCARD', KEYS[1])
-local out = {}
-while have < tonumber(ARGV[1]) do
-  local id = redis.call('INCR', KEYS[2])
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), id)
-  have = have + 1
-  out[#out + 1] = id
-end
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + 60000)
-redis.call('EXPIRE', KEYS[2], 86400 * 7)
-return out
-"""
-
-# KEYS: ticket set, leases zset. ARGV: ticket, lease ms. -> 1 if the ticket is (still) ours.
-_HOLD_TICKET = _NOW + """
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  return 0
-end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + 86400000)
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), 'generate:' .. ARGV[1])
-redis.call('PEXPIRE', KEYS[2], 86400000)
-return 1
-"""
-
-
 def require_redis(settings: Settings) -> str:
     """The Redis holding claims, leases and rate limits; ConfigError naming the setting if none."""
     url = settings.rate_limit_redis_url
@@ -166,7 +134,7 @@ class Acquired:
     queue_wait_s: float | None
 
 
-class LeaseStore:
+class LeaseStore(TicketStore):
     """Queued claims, leases and generate tickets in one Redis; methods may raise ``redis.RedisError``."""
 
     def __init__(self, client: redis.Redis, lease_s: float, queue_wait_s: float) -> None:
@@ -177,8 +145,7 @@ class LeaseStore:
         self._acquire = client.register_script(_ACQUIRE)
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
-        self._tickets = client.register_script(_TICKETS)
-        self._hold_ticket = client.register_script(_HOLD_TICKET)
+        super().__init__(client, self.lease_ms, self.queue_wait_ms)
 
     @property
     def renew_every_s(self) -> float:
@@ -188,14 +155,6 @@ class LeaseStore:
     @staticmethod
     def claim_key(kind: str, ident: int) -> str:
         return f"{PREFIX}claim:{kind}:{ident}"
-
-    @staticmethod
-    def leases_key(round_id: int) -> str:
-        return f"{PREFIX}round:{round_id}:leases"
-
-    @staticmethod
-    def tickets_key(round_id: int) -> str:
-        return f"{PREFIX}round:{round_id}:tickets"
 
     def _keys(self, round_id: int, kind: str, ids: list[int]) -> tuple[list[str], list[str]]:
         keys = [self.leases_key(round_id), *(self.claim_key(kind, i) for i in ids)]
@@ -237,28 +196,3 @@ class LeaseStore:
         keys, members = self._keys(round_id, kind, ids)
         flags = self._release(keys=keys, args=[token, int(requeue_s * 1000), *members])
         return [i for i, owned in zip(ids, flags, strict=True) if not owned]
-
-    def take_tickets(self, round_id: int, want: int) -> list[int]:
-        """New tickets bringing the round's generate messages in flight up to ``want`` (atomic); a
-        queued ticket expires after ``queue_wait_s``, a running one after ``lease_s`` unless renewed."""
-        if want <= 0:
-            return []
-        keys = [self.tickets_key(round_id), f"{PREFIX}round:{round_id}:ticket-seq"]
-        return [int(i) for i in self._tickets(keys=keys, args=[want, self.queue_wait_ms])]
-
-    def hold_ticket(self, round_id: int, ticket: int) -> bool:
-        """Start or renew the lease of a generate ticket; False if it expired (it was replaced)."""
-        keys = [self.tickets_key(round_id), self.leases_key(round_id)]
-        return bool(self._hold_ticket(keys=keys, args=[ticket, self.lease_ms]))
-
-    def release_ticket(self, round_id: int, ticket: int) -> None:
-        """The generate message holding ``ticket`` has run (or was dropped)."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.zrem(self.tickets_key(round_id), ticket)
-        pipe.zrem(self.leases_key(round_id), f"generate:{ticket}")
-        pipe.execute()
-
-    def inflight(self, round_id: int) -> int:
-        """Generate tickets of the round not yet expired."""
-        now_s, micros = self.redis.time()
-        return int(self.redis.zcount(self.tickets_key(round_id), (now_s * 1000 + micros // 1000), "+inf"))
