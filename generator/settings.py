@@ -85,6 +85,16 @@ class Settings(BaseSettings):
         description="Redis broker: seconds after which a task whose worker died unacknowledged is delivered "
         "again; also how long a work hint stays claimed. Keep it above task_time_limit_s.",
     )
+    lease_s: float = Field(
+        default=15.0, ge=3,
+        description="Fleet: how long a running stage task holds its items without renewing; a heartbeat "
+        "thread renews every lease_s/3, and a tick re-sends the work of a task whose lease expired.",
+    )
+    queue_wait_s: float = Field(
+        default=600.0, gt=0,
+        description="Fleet: how long a queued (not yet started) message keeps its items claimed; after "
+        "that a tick sends the work again (one duplicate per item per queue_wait_s at most).",
+    )
     task_time_limit_s: float = Field(
         default=900.0, gt=0,
         description="Hard time limit of one fleet task; the soft limit comes min(30 s, 10%) earlier.",
