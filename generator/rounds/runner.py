@@ -21,6 +21,7 @@ from generator.db import repository as repo
 from generator.db.models import LLMRequest, Round, Task
 from generator.db.stats import RoundCounts, round_counts
 from generator.errors import SelfInstructError, TransientError
+from generator.rounds.ordering import order_by_prompt_prefix, request_slots
 from generator.steps.admission import PoolIndex, admit_pending, retire_surplus
 
 ProgressSink = Callable[[RoundCounts], None]
@@ -84,7 +85,8 @@ class RoundRunner:
         inflight: dict[Future[object], Job] = {}
         failures = 0
         last_progress = 0.0
-        with ThreadPoolExecutor(max_workers=self.ctx.settings.llm_concurrency) as pool:
+        slots = request_slots(self.ctx.settings, self.ctx.settings.embedded_prefix_ordering)
+        with ThreadPoolExecutor(max_workers=slots) as pool:
             while True:
                 with self.ctx.sessions.begin() as session:
                     rnd = repo.get_round(session, round_id)
@@ -98,8 +100,9 @@ class RoundRunner:
                     todo: list[Job] = []
                     for kind, status in (("instances", repo.PENDING_INSTANCES),
                                          ("classify", repo.PENDING_CLASSIFICATION)):
-                        free = [t.id for t in repo.tasks_in_status(session, round_id, status)
-                                if (kind, t.id) not in busy]
+                        free = order_by_prompt_prefix(
+                            [t for t in repo.tasks_in_status(session, round_id, status)
+                             if (kind, t.id) not in busy])
                         batches = steps.chunked(free, steps.batch_size(self.ctx))
                         todo += [(kind, tuple(batch)) for batch in batches]
                     open_tasks = len(todo) + len(busy)
@@ -117,10 +120,10 @@ class RoundRunner:
                         break
                     generating = live < rnd.target and limit is None and not self.stop.is_set()
                 for job in todo:
-                    if len(inflight) >= self.ctx.settings.llm_concurrency:
+                    if len(inflight) >= slots:
                         break
                     inflight[pool.submit(self._do, job)] = job
-                while generating and len(inflight) < self.ctx.settings.llm_concurrency:
+                while generating and len(inflight) < slots:
                     inflight[pool.submit(self._do, ("generate", (round_id,)))] = ("generate", (round_id,))
                 done, _ = wait(list(inflight), timeout=self.poll_s, return_when=FIRST_COMPLETED)
                 for fut in done:
