@@ -47,7 +47,7 @@ def parse_deadline(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.astimezone()
 
 
-def _check_deadline(value: str | None) -> str | None:
+def check_deadline(value: str | None) -> str | None:
     parse_deadline(value)  # a bad value stops the command while parsing (usage error, exit code 2)
     return value
 
@@ -86,7 +86,8 @@ def follow_round(settings: Settings, round_id: int, target: int) -> RoundCounts:
             time.sleep(FOLLOW_POLL_S)
 
 
-def generate_on_fleet(settings: Settings, pool: str, instructions: int) -> None:
+def generate_on_fleet(settings: Settings, pool: str, instructions: int, budget_tokens: int | None = None,
+                      deadline: datetime | None = None) -> None:
     """``selfinstruct generate`` with a broker: start (or resume following) a fleet round, follow it."""
     sessions = sessions_for(settings)
     with sessions.begin() as session:
@@ -97,7 +98,8 @@ def generate_on_fleet(settings: Settings, pool: str, instructions: int) -> None:
         round_id, target = resumed
         console.print(f"following running fleet round {round_id} (target {target})")
     else:
-        round_id, target = start_fleet_round(settings, pool, instructions), instructions
+        round_id = start_fleet_round(settings, pool, instructions, budget_tokens, deadline)
+        target = instructions
         console.print(f"fleet round {round_id} started (target {target})")
     try:
         counts = follow_round(settings, round_id, target)
@@ -107,6 +109,7 @@ def generate_on_fleet(settings: Settings, pool: str, instructions: int) -> None:
         raise typer.Exit(130) from None
     console.print(f"round {round_id} {counts.status} ({counts.end_reason}): {describe(counts)}")
     if counts.status == "failed":
+        console.print(f"[red]round {round_id} failed: {counts.error}[/]")
         raise typer.Exit(1)
 
 
@@ -121,7 +124,7 @@ def register(app: typer.Typer) -> None:
         pool: Annotated[str, typer.Option("--pool", help="Pool name.")] = "default",
         budget_tokens: Annotated[int | None, typer.Option("--budget-tokens", min=1)] = None,
         deadline: Annotated[str | None, typer.Option(
-            "--deadline", help="ISO 8601; naive = local.", callback=_check_deadline)] = None,
+            "--deadline", help="ISO 8601; naive = local.", callback=check_deadline)] = None,
         as_json: Annotated[bool, typer.Option("--json", help='Print {"id": ...}.')] = False,
     ) -> None:
         """Enqueue a round on the fleet and print its id; it ends at N, its budget or its deadline."""
