@@ -149,6 +149,11 @@ class Task(Base):
         UniqueConstraint("pool_id", "instruction_hash"),
         UniqueConstraint("candidate_id"),
         Index("ix_tasks_pool_id_status", "pool_id", "status"),
+        # Filter and keyset-pagination columns of listings and exports (migration 0003).
+        Index("ix_tasks_pool_id_id", "pool_id", "id"),
+        Index("ix_tasks_pool_id_origin", "pool_id", "origin"),
+        Index("ix_tasks_pool_id_created_at", "pool_id", "created_at"),
+        Index("ix_tasks_pool_id_nearest_score", "pool_id", "nearest_score"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"))
@@ -188,6 +193,7 @@ class Rejection(Base):
     """A dropped candidate (instruction, classification answer or instance) with its reason."""
 
     __tablename__ = "rejections"
+    __table_args__ = (Index("ix_rejections_task_id", "task_id"),)  # a task's lineage (migration 0003)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"), index=True)
     round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="SET NULL"), index=True)

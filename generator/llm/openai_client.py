@@ -177,7 +177,8 @@ def _usage(data: dict[str, Any]) -> Usage:
     cached = details.get("cached_tokens") if isinstance(details, dict) else None
     known = isinstance(cached, int) and not isinstance(cached, bool) and cached >= 0
     prompt = _token_count(usage.get("prompt_tokens"))
-    return prompt, _token_count(usage.get("completion_tokens")), min(_token_count(cached), prompt) if known else None
+    completion = _token_count(usage.get("completion_tokens"))
+    return prompt, completion, min(_token_count(cached), prompt) if known else None
 
 
 def _token_count(value: object) -> int:
