@@ -16,11 +16,13 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE ADD/DROP COLUMN (SQLite >= 3.35 has both), not a batch table copy: the views of
+# 0003 read llm_requests, and SQLite refuses to rename a table that a view reads.
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("llm_requests", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("cached_tokens", sa.Integer(), nullable=True))
+    op.add_column("llm_requests", sa.Column("cached_tokens", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("llm_requests", schema=None) as batch_op:
-        batch_op.drop_column("cached_tokens")
+    op.drop_column("llm_requests", "cached_tokens")
