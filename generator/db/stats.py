@@ -31,6 +31,8 @@ class RoundCounts:
     failed_requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # Prompt tokens the endpoint reported as served from its cache (0 when none reported it).
+    cached_tokens: int = 0
     cost_usd: float | None = None
     elapsed_s: float = 0.0
     error: str | None = None  # why a failed round failed
@@ -40,13 +42,18 @@ class RoundCounts:
         return self.prompt_tokens + self.completion_tokens
 
     @property
+    def uncached_prompt_tokens(self) -> int:
+        return self.prompt_tokens - self.cached_tokens
+
+    @property
     def rate_per_min(self) -> float:
         """Completed instructions per minute of wall time since the round started."""
         return 60.0 * self.complete / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
-        out.update(tokens=self.tokens, rate_per_min=round(self.rate_per_min, 3))
+        out.update(tokens=self.tokens, uncached_prompt_tokens=self.uncached_prompt_tokens,
+                   rate_per_min=round(self.rate_per_min, 3))
         return out
 
 
@@ -55,7 +62,8 @@ def _as_utc(moment: datetime) -> datetime:
 
 
 def _request_totals(session: Session, where: Any) -> Any:
-    """(requests, failed, prompt tokens, completion tokens, cost or None) of the matching requests."""
+    """(requests, failed, prompt tokens, completion tokens, cost or None, cached prompt tokens) of the
+    matching requests."""
     return session.execute(
         select(
             func.count(),
@@ -63,6 +71,7 @@ def _request_totals(session: Session, where: Any) -> Any:
             func.coalesce(func.sum(LLMRequest.prompt_tokens), 0),
             func.coalesce(func.sum(LLMRequest.completion_tokens), 0),
             func.sum(LLMRequest.cost_usd),
+            func.coalesce(func.sum(LLMRequest.cached_tokens), 0),
         ).where(where)
     ).one()
 
@@ -104,6 +113,7 @@ def round_counts(session: Session, round_id: int) -> RoundCounts:
         failed_requests=req[1],
         prompt_tokens=int(req[2]),
         completion_tokens=int(req[3]),
+        cached_tokens=int(req[5]),
         cost_usd=float(req[4]) if req[4] is not None else None,
         elapsed_s=(end - _as_utc(rnd.created_at)).total_seconds(),
         error=rnd.error,
@@ -134,7 +144,9 @@ def pool_stats(session: Session, pool: Pool) -> dict[str, Any]:
         },
         "rounds": {s: n for s, n in grouped(Round.status, model=Round)},
         "requests": {"total": req[0], "failed": req[1], "by_stage": {s: n for s, n in by_stage}},
-        "tokens": {"prompt": int(req[2]), "completion": int(req[3]), "total": int(req[2]) + int(req[3])},
+        "tokens": {"prompt": int(req[2]), "prompt_cached": int(req[5]),
+                   "prompt_uncached": int(req[2]) - int(req[5]), "completion": int(req[3]),
+                   "total": int(req[2]) + int(req[3])},
         "cost_usd": float(req[4]) if req[4] is not None else None,
     }
 

@@ -103,6 +103,7 @@ class OpenAIClient:
                 self._sleep(self._delay(attempts, retry_after))
                 continue
             return replace(call, choices=choices, prompt_tokens=usage[0], completion_tokens=usage[1],
+                           cached_tokens=usage[2],
                            latency_s=time.perf_counter() - started, attempts=attempts)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
@@ -111,7 +112,7 @@ class OpenAIClient:
         # Full jitter (AWS architecture blog): spreads a fleet's retries instead of synchronising them.
         return self._rng.uniform(0.0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1)))
 
-    def _request(self, batch: tuple[str, ...], d: Decoding) -> tuple[tuple[Choice, ...], tuple[int, int]]:
+    def _request(self, batch: tuple[str, ...], d: Decoding) -> tuple[tuple[Choice, ...], Usage]:
         # The body is posted as-is and the answer read as plain JSON: the openai client's request
         # transform and response models cost more CPU than the rest of a fleet task together, and
         # its ``post`` keeps the same auth, timeouts and error types (see _classify).
@@ -162,11 +163,22 @@ def _choices(data: dict[str, Any], expected: int, chat: bool) -> tuple[Choice, .
     return tuple(by_index[i] for i in range(expected))
 
 
-def _usage(data: dict[str, Any]) -> tuple[int, int]:
-    """(prompt, completion) tokens from ``usage``; 0 when the endpoint does not report them."""
+# (prompt tokens, completion tokens, cached prompt tokens or None when not reported)
+Usage = tuple[int, int, int | None]
+
+
+def _usage(data: dict[str, Any]) -> Usage:
+    """Token counts from ``usage``: prompt and completion are 0 when the endpoint does not report
+    them; cached is ``usage.prompt_tokens_details.cached_tokens`` (OpenAI, vLLM, llama.cpp's own
+    server), None when absent -- "not reported" is never stored as "nothing was cached"."""
     usage = data.get("usage")
     usage = usage if isinstance(usage, dict) else {}
-    return _token_count(usage.get("prompt_tokens")), _token_count(usage.get("completion_tokens"))
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    known = isinstance(cached, int) and not isinstance(cached, bool) and cached >= 0
+    prompt = _token_count(usage.get("prompt_tokens"))
+    completion = _token_count(usage.get("completion_tokens"))
+    return prompt, completion, min(_token_count(cached), prompt) if known else None
 
 
 def _token_count(value: object) -> int:
