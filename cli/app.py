@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from threading import Event
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -20,6 +20,7 @@ from cli import fleet, novelty
 from cli.progress import RoundProgress, describe, print_mapping
 from generator.db import repository as repo
 from generator.db import stats
+from generator.db.readmodels import TaskView
 from generator.db.stats import RoundCounts
 from generator.db.statuses import RoundStatus
 from generator.errors import SelfInstructError
@@ -135,7 +136,7 @@ def pool_stats(pool: PoolOpt = "default", as_json: Annotated[bool, typer.Option(
     """Tasks by origin, classification and status; rejection reasons; requests and tokens."""
     sessions = sessions_for(load_settings())
     with sessions() as session:
-        data = stats.pool_stats(session, repo.get_pool(session, pool))
+        data = stats.pool_stats(session, repo.get_pool(session, pool)).as_json()
     print_mapping(f"pool {pool}", data, as_json)
 
 
@@ -163,20 +164,7 @@ def pool_list(
             contains=contains,
             limit=limit,
         )
-        out: list[dict[str, Any]] = [
-            {
-                "id": t.id,
-                "origin": t.origin,
-                "round": t.round_id,
-                "status": t.status,
-                "is_classification": t.is_classification,
-                "instruction": t.instruction,
-                "nearest_task_id": t.nearest_task_id,
-                "nearest_score": t.nearest_score,
-                "instances": [{"input": i.input, "output": i.output} for i in t.instances],
-            }
-            for t in rows
-        ]
+        out = [TaskView.of(t).as_json() for t in rows]
     if as_json:
         for row in out:
             typer.echo(json.dumps(row, ensure_ascii=False))
