@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from generator import records
 from generator.db.models import Base, LLMRequest, utcnow
 
+MAX_COUNT = 2**31 - 1  # INTEGER columns on PostgreSQL; a larger reported figure is nonsense
+
 
 def request_row(
     pool_id: int,
@@ -43,8 +45,8 @@ def request_row(
         "prompt": json.dumps(list(call.prompts)) if many else call.prompts[0],
         "response": (json.dumps(responses) if many else responses[0]) if responses else None,
         "finish_reason": ",".join(finishes) if finishes else None,
-        "prompt_count": len(call.prompts), "prompt_tokens": call.prompt_tokens,
-        "completion_tokens": call.completion_tokens, "latency_ms": call.latency_s * 1000.0,
+        "prompt_count": len(call.prompts), "prompt_tokens": _count(call.prompt_tokens),
+        "completion_tokens": _count(call.completion_tokens), "latency_ms": call.latency_s * 1000.0,
         "cost_usd": cost_usd, "attempts": call.attempts, "error": call.error, "created_at": utcnow(),
     }
 
@@ -59,6 +61,10 @@ def capped(text: str, cap: int = RESPONSE_CAP_CHARS) -> str:
     if len(text) <= cap:
         return text
     return text[:cap] + f"\n[... {len(text) - cap} more characters not stored]"
+
+
+def _count(value: int) -> int:
+    return min(max(value, 0), MAX_COUNT)
 
 
 def table(model: type[Base]) -> Table:

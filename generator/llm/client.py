@@ -14,11 +14,10 @@ from typing import Protocol
 from generator.records import LLMCall, Stage
 from generator.selfinstruct.params import Decoding
 
-__all__ = ["TRANSIENT_4XX", "LLMClient", "Throttle", "is_permanent_refusal", "redact_secrets"]
+__all__ = ["TRANSIENT_4XX", "LLMClient", "Throttle", "is_permanent_refusal"]
 
 TRANSIENT_4XX = frozenset({408, 409, 429})  # the 4xx answers that mean "try again", as openai's own client
 _STATUS = re.compile(r"^(\d{3})\b")
-_SECRET = re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}")
 
 
 class Throttle(Protocol):
@@ -48,9 +47,3 @@ def is_permanent_refusal(error: str) -> bool:
     match = _STATUS.match(error)
     return match is not None and 400 <= int(match.group(1)) < 500 and int(match.group(1)) not in TRANSIENT_4XX
 
-
-def redact_secrets(text: str, api_key: str | None = None) -> str:
-    """``text`` with anything looking like an API key (``sk-...``, or ``api_key``) replaced by ``***``."""
-    if api_key and len(api_key) >= 8:  # shorter placeholders ("EMPTY") are no secret
-        text = text.replace(api_key, "***")
-    return _SECRET.sub("sk-***", text)

@@ -33,6 +33,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 
+from generator import characters
 from generator.records import Instance, InstanceResult, Reason, Rejection, Stage
 from generator.selfinstruct.instructions import normalize_whitespace
 from generator.selfinstruct.params import GenerationParams
@@ -177,6 +178,9 @@ def _single_instance_reason(instance: Instance) -> Reason | None:
         return Reason.INPUT_EQUALS_OUTPUT
     if input_text.endswith(":") or output_text.endswith(":"):
         return Reason.ENDS_WITH_COLON
+    both = input_text + output_text
+    if characters.unwanted_characters(both) or characters.REPLACEMENT in both:
+        return Reason.CONTROL_CHARACTERS
     return None
 
 

@@ -226,10 +226,11 @@ def test_cost_is_computed_only_when_prices_are_set() -> None:
 
 
 def test_error_text_loses_anything_that_looks_like_a_key_and_only_4xx_refusals_are_permanent() -> None:
-    from generator.llm.client import is_permanent_refusal, redact_secrets
+    from generator.llm.client import is_permanent_refusal
+    from generator.redaction import redact
 
-    assert redact_secrets("bad sk-abcdef1234567 and my-own-key-42", "my-own-key-42") == "bad sk-*** and ***"
-    assert redact_secrets("EMPTY key", "EMPTY") == "EMPTY key"  # a placeholder is no secret
+    assert redact("bad sk-abcdef1234567 and my-own-key-42", ["my-own-key-42"]) == "bad *** and ***"
+    assert redact("EMPTY key", ["EMPTY"]) == "EMPTY key"  # a placeholder is no secret
     refusals = ("401 Unauthorized: x", "404 Not Found: m", "400 Bad Request")
     assert all(is_permanent_refusal(e) for e in refusals)
     assert not any(is_permanent_refusal(e) for e in (

@@ -156,6 +156,8 @@ def test_filter_keeps_good_instances_in_order() -> None:
         (Instance("hello", "hello"), Reason.INPUT_EQUALS_OUTPUT),
         (Instance("Translate:", "Bonjour"), Reason.ENDS_WITH_COLON),
         (Instance("Bonjour", "Here is the translation:"), Reason.ENDS_WITH_COLON),
+        (Instance("Bonjour", "Hello\x00"), Reason.CONTROL_CHARACTERS),
+        (Instance("a\x07b", "Hello"), Reason.CONTROL_CHARACTERS),
     ],
 )
 def test_filter_rejects_each_bad_instance_with_its_reason(instance: Instance, reason: Reason) -> None:
