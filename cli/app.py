@@ -165,7 +165,7 @@ def pool_stats(pool: PoolOpt = "default", as_json: Annotated[bool, typer.Option(
 
     sessions = sessions_for(load_settings())
     with sessions() as session:
-        data = stats.pool_stats(session, repo.get_pool(session, pool))
+        data = stats.pool_stats(session, repo.get_pool(session, pool)).as_json()
     print_mapping(f"pool {pool}", data, as_json)
 
 

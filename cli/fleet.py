@@ -137,7 +137,12 @@ def generate_on_fleet(settings: Settings, pool: str, instructions: int, budget_t
 
 
 def register(app: typer.Typer) -> None:
-    """Add the fleet commands to ``app``."""
+    """Add the fleet commands to ``app``: ``round start|status|cancel``, ``worker``, ``beat``."""
+    _register_rounds(app)
+    _register_processes(app)
+
+
+def _register_rounds(app: typer.Typer) -> None:
     round_app = typer.Typer(help="Fleet rounds (run by `selfinstruct worker`s).", no_args_is_help=True)
     app.add_typer(round_app, name="round")
 
@@ -196,6 +201,8 @@ def register(app: typer.Typer) -> None:
         cancel_round(sessions_for(load_settings()), round_id)
         console.print(f"round {round_id} cancelled")
 
+
+def _register_processes(app: typer.Typer) -> None:
     @app.command("worker")
     def worker(
         queues: Annotated[str, typer.Option("--queues", "-Q", help="Comma-separated.")] = DEFAULT_QUEUES,
