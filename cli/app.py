@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import signal
 import sys
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from threading import Event
 from typing import TYPE_CHECKING, Annotated
@@ -11,10 +13,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from cli import fleet, novelty, query
-
 if TYPE_CHECKING:
-    pass
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from generator.db.stats import RoundCounts
+    from generator.selfinstruct.params import GenerationParams
+    from generator.settings import Settings
+
+from cli import fleet, novelty, query
 
 app = typer.Typer(help="Self-Instruct synthetic instruction data generator.", no_args_is_help=True)
 seeds_app = typer.Typer(help="Seed tasks.", no_args_is_help=True)
@@ -34,34 +40,35 @@ def generate(
     ],
     pool: PoolOpt = "default",
     seed: Annotated[int | None, typer.Option(help="Random seed for prompt sampling.")] = None,
+    budget_tokens: Annotated[
+        int | None, typer.Option("--budget-tokens", min=1, help="Stop the round after this many tokens.")
+    ] = None,
+    deadline: Annotated[
+        str | None,
+        typer.Option(
+            "--deadline",
+            help="Stop the round at this ISO 8601 moment; naive = local.",
+            callback=fleet.check_deadline,
+        ),
+    ] = None,
 ) -> None:
     """Run one round in-process until N new instructions are admitted, classified and have instances.
 
-    Interrupt it and run it again: it resumes the pool's unfinished round. With
+    Interrupt it (or let it fail) and run it again: it resumes the pool's unfinished round. With
     SELFINSTRUCT_BROKER_URL set, the round runs on the worker fleet and this command follows it.
     """
-    from cli.progress import RoundProgress, describe
-    from generator.db import repository as repo
+    from cli.progress import RoundProgress
     from generator.rounds.runner import RoundRunner
     from generator.settings import load_settings
-    from generator.wiring import ensure_seeded_pool, params_of, sessions_for, step_context
+    from generator.wiring import sessions_for, step_context
 
     settings = load_settings()
+    limits = RoundLimits(budget_tokens, fleet.parse_deadline(deadline))
     if settings.broker_url is not None:
-        from cli.fleet import generate_on_fleet
-
-        generate_on_fleet(settings, pool, instructions)
+        fleet.generate_on_fleet(settings, pool, instructions, limits.budget_tokens, limits.deadline)
         return
     sessions = sessions_for(settings)
-    with sessions.begin() as session:
-        pool_row = ensure_seeded_pool(session, settings, pool)
-        params = params_of(pool_row)
-        rnd = repo.running_round(session, pool_row.id)
-        if rnd is None:
-            rnd = repo.open_round(session, pool_row, instructions)
-        else:
-            console.print(f"resuming round {rnd.id} (target {rnd.target})")
-        round_id, target = rnd.id, rnd.target
+    round_id, target, params = _open_or_resume(settings, sessions, pool, instructions, limits)
     stop = Event()
     with step_context(settings, params, sessions, seed) as ctx:
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -72,11 +79,52 @@ def generate(
                 stop.set()
                 console.print("[yellow]interrupted: run the same command again to resume[/]")
                 raise typer.Exit(130) from None
+    _report_end(round_id, counts, stop.is_set())
+
+
+@dataclass(frozen=True)
+class RoundLimits:
+    """What may end an in-process round before its target."""
+
+    budget_tokens: int | None = None
+    deadline: datetime | None = None
+
+
+def _open_or_resume(
+    settings: Settings, sessions: sessionmaker[Session], pool: str, instructions: int, limits: RoundLimits
+) -> tuple[int, int, GenerationParams]:
+    """The round to run: the pool's unfinished (or failed) in-process round, else a new one."""
+
+    from generator.db import repository as repo
+    from generator.db.statuses import RoundStatus
+    from generator.wiring import ensure_seeded_pool, params_of
+
+    with sessions.begin() as session:
+        pool_row = ensure_seeded_pool(session, settings, pool)
+        rnd = repo.resumable_round(session, pool_row.id)
+        if rnd is None:
+            rnd = repo.open_round(
+                session, pool_row, instructions, budget_tokens=limits.budget_tokens, deadline=limits.deadline
+            )
+        else:
+            verb = "resuming failed" if rnd.status == RoundStatus.FAILED else "resuming"
+            console.print(f"{verb} round {rnd.id} (target {rnd.target})")
+            repo.reopen_round(session, rnd)
+        return rnd.id, rnd.target, params_of(pool_row)
+
+
+def _report_end(round_id: int, counts: RoundCounts, stopped: bool) -> None:
+    """Print how the round ended; exit 1 when it failed (with its cause), 130 when it was stopped."""
+    from cli.progress import describe
+    from generator.db.statuses import RoundStatus
+
     console.print(f"round {round_id} {counts.status} ({counts.end_reason}): {describe(counts)}")
-    if stop.is_set():
-        raise typer.Exit(130)
-    if counts.status == "failed":
+    if counts.status == RoundStatus.FAILED:
+        console.print(f"[red]round {round_id} failed: {counts.error}[/]")
+        console.print("fix the cause and run the same command again to resume it")
         raise typer.Exit(1)
+    if stopped:
+        raise typer.Exit(130)
 
 
 @seeds_app.command("load")
@@ -86,6 +134,7 @@ def seeds_load(
 ) -> None:
     """Load seed tasks (original self-instruct schema) into a pool; all or nothing."""
     from generator.db import repository as repo
+    from generator.selfinstruct.params import GenerationParams
     from generator.selfinstruct.seeds import load_seed_tasks
     from generator.settings import load_settings
     from generator.wiring import sessions_for
@@ -95,8 +144,6 @@ def seeds_load(
     tasks = load_seed_tasks(path)
     sessions = sessions_for(settings)
     with sessions.begin() as session:
-        from generator.selfinstruct.params import GenerationParams
-
         pool_row = repo.ensure_pool(session, pool, GenerationParams(), seed_source=str(path))
         added = repo.add_seed_tasks(session, pool_row, tasks)
     console.print(f"loaded {added} new seed tasks into pool {pool!r} ({len(tasks) - added} already there)")

@@ -45,7 +45,7 @@ def parse_deadline(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.astimezone()
 
 
-def _check_deadline(value: str | None) -> str | None:
+def check_deadline(value: str | None) -> str | None:
     parse_deadline(value)  # a bad value stops the command while parsing (usage error, exit code 2)
     return value
 
@@ -94,7 +94,13 @@ def follow_round(settings: Settings, round_id: int, target: int) -> RoundCounts:
             time.sleep(FOLLOW_POLL_S)
 
 
-def generate_on_fleet(settings: Settings, pool: str, instructions: int) -> None:
+def generate_on_fleet(
+    settings: Settings,
+    pool: str,
+    instructions: int,
+    budget_tokens: int | None = None,
+    deadline: datetime | None = None,
+) -> None:
     """``selfinstruct generate`` with a broker: start (or resume following) a fleet round, follow it."""
     from cli.progress import describe
     from generator.db import repository as repo
@@ -109,7 +115,8 @@ def generate_on_fleet(settings: Settings, pool: str, instructions: int) -> None:
         round_id, target = resumed
         console.print(f"following running fleet round {round_id} (target {target})")
     else:
-        round_id, target = start_fleet_round(settings, pool, instructions), instructions
+        round_id = start_fleet_round(settings, pool, instructions, budget_tokens, deadline)
+        target = instructions
         console.print(f"fleet round {round_id} started (target {target})")
     try:
         counts = follow_round(settings, round_id, target)
@@ -121,6 +128,7 @@ def generate_on_fleet(settings: Settings, pool: str, instructions: int) -> None:
         raise typer.Exit(130) from None
     console.print(f"round {round_id} {counts.status} ({counts.end_reason}): {describe(counts)}")
     if counts.status == "failed":
+        console.print(f"[red]round {round_id} failed: {counts.error}[/]")
         raise typer.Exit(1)
 
 
@@ -135,7 +143,7 @@ def register(app: typer.Typer) -> None:
         pool: Annotated[str, typer.Option("--pool", help="Pool name.")] = "default",
         budget_tokens: Annotated[int | None, typer.Option("--budget-tokens", min=1)] = None,
         deadline: Annotated[
-            str | None, typer.Option("--deadline", help="ISO 8601; naive = local.", callback=_check_deadline)
+            str | None, typer.Option("--deadline", help="ISO 8601; naive = local.", callback=check_deadline)
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help='Print {"id": ...}.')] = False,
     ) -> None:

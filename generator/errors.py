@@ -56,6 +56,10 @@ class DatabaseUnavailableError(TransientError):
     """Raised when the database cannot be reached; retry once it is back."""
 
 
+class DatabaseSchemaError(PermanentError):
+    """Raised when the database schema is in a state no migration can proceed from (half made)."""
+
+
 class NotFoundError(PermanentError):
     """Raised when a pool, round or task named by the user does not exist."""
 

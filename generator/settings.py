@@ -14,10 +14,36 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from generator.errors import ConfigError
+from generator.redaction import mask_url_passwords
 
 ENV_PREFIX = "SELFINSTRUCT_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEEDS = REPO_ROOT / "seeds" / "seed_tasks.jsonl"
+
+# Database URL scheme as written -> the SQLAlchemy driver the service uses.
+DATABASE_SCHEMES = {
+    "sqlite": "sqlite",
+    "sqlite+pysqlite": "sqlite",
+    "postgresql": "postgresql+psycopg",
+    "postgresql+psycopg": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+}
+SUPPORTED_DATABASES = "sqlite:///path/to/file.db or postgresql://user@host:port/dbname"
+
+
+def scheme_of(url: str) -> str:
+    """The scheme of ``url`` (before ``://``), lower-cased; empty when there is none."""
+    head, sep, _ = url.partition("://")
+    return head.lower() if sep else ""
+
+
+def check_database_scheme(url: str) -> str:
+    """``url`` unchanged when its scheme is supported; raise ValueError (a one-line reason) otherwise."""
+    scheme = scheme_of(url)
+    if scheme not in DATABASE_SCHEMES:
+        shown = f"scheme {scheme!r}" if scheme else "no scheme"
+        raise ValueError(f"{shown} is not supported: use {SUPPORTED_DATABASES}")
+    return url
 
 
 class Settings(BaseSettings):
@@ -26,6 +52,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     database_url: str = "sqlite:///selfinstruct.db"
+    database_connect_timeout_s: float = Field(
+        default=10.0, gt=0, description="PostgreSQL: seconds to wait for a connection before giving up."
+    )
     llm_base_url: str | None = None
     llm_api_key: str | None = None
     llm_model: str | None = None
@@ -70,9 +99,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
-        if not value.startswith(("sqlite", "postgresql")):
-            raise ValueError("must be a sqlite:/// or postgresql:// URL")
-        return value
+        return check_database_scheme(value)
 
     @field_validator("llm_base_url", "broker_url", "redis_url")
     @classmethod
@@ -119,5 +146,7 @@ def load_settings(**overrides: object) -> Settings:
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "?"
             value = os.environ.get(ENV_PREFIX + field.upper(), err.get("input"))
-            problems.append(f"{ENV_PREFIX}{field.upper()}={value!r}: {err['msg']}")
+            shown = mask_url_passwords(value) if isinstance(value, str) else value
+            message = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(f"{ENV_PREFIX}{field.upper()}={shown!r}: {mask_url_passwords(message)}")
         raise ConfigError("invalid setting " + "; ".join(problems)) from None

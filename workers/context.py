@@ -65,7 +65,9 @@ class WorkerContext:
             raise ConfigError("the fleet needs Redis: set SELFINSTRUCT_BROKER_URL or SELFINSTRUCT_REDIS_URL")
         client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
         # Workers do not migrate (many at once would race): `round start` / `selfinstruct db upgrade` do.
-        sessions = open_database(settings.database_url, migrate=False)
+        sessions = open_database(
+            settings.database_url, migrate=False, connect_timeout_s=settings.database_connect_timeout_s
+        )
         return cls(settings, sessions, Hints(client, ttl_s=settings.visibility_timeout_s), app)
 
     def client(self) -> LLMClient:

@@ -22,7 +22,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from generator import characters
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -31,6 +35,19 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class CleanText(TypeDecorator[str]):
+    """Text whose NUL, other control characters and lone surrogates are stored as U+FFFD.
+
+    The last line of defence: PostgreSQL refuses NUL (the row would be lost) and neither database
+    can encode a lone surrogate. Instructions with such characters are rejected by a filter first."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return characters.clean(value) if isinstance(value, str) else value
 
 
 def utcnow() -> datetime:
@@ -51,7 +68,7 @@ class Pool(Base):
     __tablename__ = "pools"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    seed_source: Mapped[str] = mapped_column(Text, default="")
+    seed_source: Mapped[str] = mapped_column(CleanText, default="")
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -68,7 +85,7 @@ class Round(Base):
     deadline: Mapped[datetime | None] = mapped_column(nullable=True)
     mode: Mapped[str] = mapped_column(String(20), default="inprocess")  # inprocess | fleet
     end_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)  # target|budget|deadline|...
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(CleanText, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
     pool: Mapped[Pool] = relationship()
@@ -89,17 +106,17 @@ class LLMRequest(Base):
     stage: Mapped[str] = mapped_column(String(20))
     model: Mapped[str] = mapped_column(String(200))
     api: Mapped[str] = mapped_column(String(20))
-    prompt: Mapped[str] = mapped_column(Text)
-    response: Mapped[str | None] = mapped_column(Text, nullable=True)
+    prompt: Mapped[str] = mapped_column(CleanText)
+    response: Mapped[str | None] = mapped_column(CleanText, nullable=True)
     # One reason per prompt, comma-separated (a batch of 20 truncated answers is 139 characters).
-    finish_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    finish_reason: Mapped[str | None] = mapped_column(CleanText, nullable=True)
     prompt_count: Mapped[int] = mapped_column(Integer, default=1)
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(CleanText, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -116,7 +133,7 @@ class Candidate(Base):
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("llm_requests.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(CleanText)
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -139,7 +156,7 @@ class Task(Base):
     pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"))
     round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="SET NULL"), index=True)
     candidate_id: Mapped[int | None] = mapped_column(ForeignKey("candidates.id", ondelete="SET NULL"))
-    instruction: Mapped[str] = mapped_column(Text)
+    instruction: Mapped[str] = mapped_column(CleanText)
     instruction_hash: Mapped[str] = mapped_column(String(64))
     origin: Mapped[str] = mapped_column(String(10))  # seed | machine
     seed_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -164,8 +181,8 @@ class Instance(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
-    input: Mapped[str] = mapped_column(Text)
-    output: Mapped[str] = mapped_column(Text)
+    input: Mapped[str] = mapped_column(CleanText)
+    output: Mapped[str] = mapped_column(CleanText)
     task: Mapped[Task] = relationship(back_populates="instances")
 
 
@@ -182,9 +199,9 @@ class Rejection(Base):
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
     stage: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(String(40), index=True)
-    text: Mapped[str] = mapped_column(Text)
-    detail: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(CleanText)
+    detail: Mapped[str] = mapped_column(CleanText, default="")
     nearest_task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
-    nearest_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    nearest_text: Mapped[str | None] = mapped_column(CleanText, nullable=True)
     nearest_score: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
