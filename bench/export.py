@@ -49,7 +49,7 @@ def build_sqlite_pool(url: str, n: int) -> None:
         pool = Pool(name="default", params={})
         session.add(pool)
         session.flush()
-        rnd = Round(pool_id=pool.id, target=n, status="succeeded")
+        rnd = Round(pool_id=pool.id, target=n, status="completed")
         session.add(rnd)
         session.flush()
         conn = session.connection()
