@@ -1,4 +1,8 @@
-"""The ``selfinstruct`` command: generation, seeds, pool queries, export, database."""
+"""The ``selfinstruct`` command: generation, seeds, pool queries, export, database.
+
+Heavy modules (SQLAlchemy, openai, numpy, Celery, pyarrow...) are imported inside the commands
+that need them, so ``--help`` and the query commands start fast (tests/cli/test_startup.py).
+"""
 
 from __future__ import annotations
 
@@ -13,14 +17,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from cli import fleet, novelty, query
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from generator.db.stats import RoundCounts
     from generator.selfinstruct.params import GenerationParams
     from generator.settings import Settings
-
-from cli import fleet, novelty, query
 
 app = typer.Typer(help="Self-Instruct synthetic instruction data generator.", no_args_is_help=True)
 seeds_app = typer.Typer(help="Seed tasks.", no_args_is_help=True)
@@ -40,17 +44,11 @@ def generate(
     ],
     pool: PoolOpt = "default",
     seed: Annotated[int | None, typer.Option(help="Random seed for prompt sampling.")] = None,
-    budget_tokens: Annotated[
-        int | None, typer.Option("--budget-tokens", min=1, help="Stop the round after this many tokens.")
-    ] = None,
-    deadline: Annotated[
-        str | None,
-        typer.Option(
-            "--deadline",
-            help="Stop the round at this ISO 8601 moment; naive = local.",
-            callback=fleet.check_deadline,
-        ),
-    ] = None,
+    budget_tokens: Annotated[int | None, typer.Option("--budget-tokens", min=1,
+                                                      help="Stop the round after this many tokens.")] = None,
+    deadline: Annotated[str | None, typer.Option(
+        "--deadline", help="Stop the round at this ISO 8601 moment; naive = local.",
+        callback=fleet.check_deadline)] = None,
 ) -> None:
     """Run one round in-process until N new instructions are admitted, classified and have instances.
 
@@ -90,11 +88,9 @@ class RoundLimits:
     deadline: datetime | None = None
 
 
-def _open_or_resume(
-    settings: Settings, sessions: sessionmaker[Session], pool: str, instructions: int, limits: RoundLimits
-) -> tuple[int, int, GenerationParams]:
+def _open_or_resume(settings: Settings, sessions: sessionmaker[Session], pool: str, instructions: int,
+                    limits: RoundLimits) -> tuple[int, int, GenerationParams]:
     """The round to run: the pool's unfinished (or failed) in-process round, else a new one."""
-
     from generator.db import repository as repo
     from generator.db.statuses import RoundStatus
     from generator.wiring import ensure_seeded_pool, params_of
@@ -103,9 +99,8 @@ def _open_or_resume(
         pool_row = ensure_seeded_pool(session, settings, pool)
         rnd = repo.resumable_round(session, pool_row.id)
         if rnd is None:
-            rnd = repo.open_round(
-                session, pool_row, instructions, budget_tokens=limits.budget_tokens, deadline=limits.deadline
-            )
+            rnd = repo.open_round(session, pool_row, instructions, budget_tokens=limits.budget_tokens,
+                                  deadline=limits.deadline)
         else:
             verb = "resuming failed" if rnd.status == RoundStatus.FAILED else "resuming"
             console.print(f"{verb} round {rnd.id} (target {rnd.target})")
@@ -185,9 +180,9 @@ def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
     console.print(f"database at {revision}")
 
 
-query.register(app, pool_app)
 novelty.register(app)
 fleet.register(app)
+query.register(app, pool_app)
 
 
 def main() -> None:

@@ -94,13 +94,8 @@ def follow_round(settings: Settings, round_id: int, target: int) -> RoundCounts:
             time.sleep(FOLLOW_POLL_S)
 
 
-def generate_on_fleet(
-    settings: Settings,
-    pool: str,
-    instructions: int,
-    budget_tokens: int | None = None,
-    deadline: datetime | None = None,
-) -> None:
+def generate_on_fleet(settings: Settings, pool: str, instructions: int, budget_tokens: int | None = None,
+                      deadline: datetime | None = None) -> None:
     """``selfinstruct generate`` with a broker: start (or resume following) a fleet round, follow it."""
     from cli.progress import describe
     from generator.db import repository as repo
@@ -142,9 +137,8 @@ def register(app: typer.Typer) -> None:
         instructions: Annotated[int, typer.Option("--instructions", "-n", min=1, help="Instructions.")],
         pool: Annotated[str, typer.Option("--pool", help="Pool name.")] = "default",
         budget_tokens: Annotated[int | None, typer.Option("--budget-tokens", min=1)] = None,
-        deadline: Annotated[
-            str | None, typer.Option("--deadline", help="ISO 8601; naive = local.", callback=check_deadline)
-        ] = None,
+        deadline: Annotated[str | None, typer.Option(
+            "--deadline", help="ISO 8601; naive = local.", callback=check_deadline)] = None,
         as_json: Annotated[bool, typer.Option("--json", help='Print {"id": ...}.')] = False,
     ) -> None:
         """Enqueue a round on the fleet and print its id; it ends at N, its budget or its deadline."""

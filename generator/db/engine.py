@@ -26,16 +26,16 @@ from generator.redaction import mask_url_passwords
 
 __all__ = ["downgrade", "is_current", "make_engine", "normalize_url", "open_database", "upgrade"]
 
-if TYPE_CHECKING:  # Alembic is imported only when a migration runs (CLI start-up, see is_current)
+if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
-_REVISION = re.compile(r"^revision\s*=\s*['\"](\w+)['\"]", re.M)
-_DOWN = re.compile(r"^down_revision\s*=\s*['\"](\w+)['\"]", re.M)
 SQLITE_BUSY_TIMEOUT_S = 30
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 # Any constant: every process of the service takes the same lock around migrations.
 MIGRATION_LOCK_KEY = 0x5E1F1757
+_REVISION = re.compile(r"^revision\s*=\s*['\"](\w+)['\"]", re.M)
+_DOWN = re.compile(r"^down_revision\s*=\s*['\"](\w+)['\"]", re.M)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
