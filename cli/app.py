@@ -7,21 +7,26 @@ import signal
 import sys
 from pathlib import Path
 from threading import Event
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.orm import Session, sessionmaker
 
 from cli import fleet, novelty
+from cli.failures import describe_failure
 from cli.progress import RoundProgress, describe, print_mapping
 from generator.db import repository as repo
 from generator.db import stats
+from generator.db.runner_lock import runner_lock
+from generator.db.urls import masked
 from generator.errors import SelfInstructError
 from generator.files.textio import write_json_atomic
 from generator.rounds.runner import RoundRunner
 from generator.selfinstruct.seeds import load_seed_tasks
-from generator.settings import load_settings
+from generator.settings import Settings, load_settings
 from generator.wiring import ensure_seeded_pool, params_of, sessions_for, step_context
 
 app = typer.Typer(help="Self-Instruct synthetic instruction data generator.", no_args_is_help=True)
@@ -31,14 +36,18 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(seeds_app, name="seeds")
 app.add_typer(pool_app, name="pool")
 app.add_typer(db_app, name="db")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 PoolOpt = Annotated[str, typer.Option("--pool", help="Pool name.")]
+# The paper grew 52K instructions; a million is far beyond any round worth running in one go.
+MAX_INSTRUCTIONS = 1_000_000
+MAX_ID = 2**63 - 1  # row ids are 64-bit at most
 
 
 @app.command()
 def generate(
     instructions: Annotated[
-        int, typer.Option("--instructions", "-n", min=1, help="New instructions to complete.")
+        int, typer.Option("--instructions", "-n", min=1, max=MAX_INSTRUCTIONS,
+                          help=f"New instructions to complete (at most {MAX_INSTRUCTIONS:,}).")
     ],
     pool: PoolOpt = "default",
     seed: Annotated[int | None, typer.Option(help="Random seed for prompt sampling.")] = None,
@@ -55,6 +64,13 @@ def generate(
         generate_on_fleet(settings, pool, instructions)
         return
     sessions = sessions_for(settings)
+    with runner_lock(sessions.kw["bind"], pool):
+        _run_in_process(settings, sessions, pool, instructions, seed)
+
+
+def _run_in_process(
+    settings: Settings, sessions: sessionmaker[Session], pool: str, instructions: int, seed: int | None
+) -> None:
     with sessions.begin() as session:
         pool_row = ensure_seeded_pool(session, settings, pool)
         params = params_of(pool_row)
@@ -63,6 +79,9 @@ def generate(
             rnd = repo.open_round(session, pool_row, instructions)
         else:
             console.print(f"resuming round {rnd.id} (target {rnd.target})")
+            if instructions != rnd.target:
+                console.print(f"[yellow]-n {instructions} ignored: round {rnd.id} keeps its target of "
+                              f"{rnd.target} (cancel it to start a round with a new target)[/]")
         round_id, target = rnd.id, rnd.target
     stop = Event()
     with step_context(settings, params, sessions, seed) as ctx:
@@ -114,7 +133,7 @@ def pool_list(
     origin: Annotated[str | None, typer.Option(help="seed | machine")] = None,
     status: Annotated[str | None, typer.Option(help="complete | no_instances | pending_*")] = None,
     classification: Annotated[bool | None, typer.Option("--classification/--no-classification")] = None,
-    round_id: Annotated[int | None, typer.Option("--round")] = None,
+    round_id: Annotated[int | None, typer.Option("--round", min=1, max=MAX_ID)] = None,
     contains: Annotated[str | None, typer.Option(help="Substring of the instruction.")] = None,
     limit: Annotated[int | None, typer.Option(min=1)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
@@ -191,16 +210,27 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     from generator.db.engine import make_engine, upgrade
 
     settings = load_settings()
-    upgrade(make_engine(settings.database_url), revision)
+    upgrade(make_engine(settings.database_url, connect_timeout_s=settings.database_connect_timeout_s), revision)
     console.print(f"database at {revision}")
 
 
 @db_app.command("downgrade")
-def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
-    """Migrate the database schema down to REVISION (``base`` drops everything)."""
+def db_downgrade(
+    revision: Annotated[str, typer.Argument()],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Migrate the database schema down to REVISION (``base`` drops everything: asks first)."""
     from generator.db.engine import downgrade, make_engine
 
-    downgrade(make_engine(load_settings().database_url), revision)
+    settings = load_settings()
+    if revision == "base" and not yes:
+        where = masked(settings.database_url)
+        if not sys.stdin.isatty():
+            raise SelfInstructError(f"`db downgrade base` drops every table of {where}: add --yes to confirm")
+        if not typer.confirm(f"drop every table (tasks, instances, requests...) of {where}?"):
+            console.print("nothing dropped")
+            raise typer.Exit(1)
+    downgrade(make_engine(settings.database_url, connect_timeout_s=settings.database_connect_timeout_s), revision)
     console.print(f"database at {revision}")
 
 
@@ -215,16 +245,26 @@ def main() -> None:
     try:
         result = app(standalone_mode=False)
     except SelfInstructError as exc:
-        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
-        sys.exit(2)
+        _fail(str(exc))
     except OSError as exc:  # a file the user named cannot be read or written
-        console.print(f"[red]error:[/] {exc.filename or ''}: {exc.strerror or exc}", soft_wrap=True)
-        sys.exit(2)
+        _fail(f"{exc.filename or ''}: {exc.strerror or exc}")
     except (click.ClickException, typer.exceptions.TyperException) as exc:
         # Typer >= 0.2x raises the errors of the click it vendors: TyperExceptions, not click's.
         message = str(exc)
         getattr(exc, "show", lambda: console.print(f"[red]error:[/] {message}"))()
         sys.exit(exc.exit_code)
     except (click.Abort, KeyboardInterrupt):
+        console.print("interrupted", soft_wrap=True)
         sys.exit(130)
+    except Exception as exc:
+        failure = describe_failure(exc)
+        if failure is None:
+            raise
+        _fail(failure)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _fail(message: str) -> NoReturn:
+    """Print ``error: message`` as one line (no markup read from it) and exit 2."""
+    console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+    sys.exit(2)

@@ -177,6 +177,8 @@ def decontaminate(
 ) -> None:
     """Drop items too close to an evaluation set, reporting each drop and its eval match."""
     eval_records = read_records(against)
+    if not eval_records:
+        typer.echo(f"warning: {against} holds no instructions: nothing can be too close to it", err=True)
     records = read_records(file)
     index = NoveltyIndex(threshold, (r.instruction for r in eval_records))
     kept: list[InstructionRecord] = []

@@ -19,7 +19,11 @@ from generator.steps import StepContext
 
 def sessions_for(settings: Settings) -> sessionmaker[Session]:
     """Open (and migrate if needed) the configured database."""
-    return open_database(settings.database_url, connect_timeout_s=settings.database_connect_timeout_s)
+    return open_database(
+        settings.database_url,
+        connect_timeout_s=settings.database_connect_timeout_s,
+        busy_timeout_s=settings.sqlite_busy_timeout_s,
+    )
 
 
 def params_of(pool: Pool) -> GenerationParams:
