@@ -91,7 +91,7 @@ def _run_in_process(
                 counts = RoundRunner(ctx, progress=bar, stop=stop).run(round_id)
             except KeyboardInterrupt:
                 stop.set()
-                console.print("[yellow]interrupted: run the same command again to resume[/]")
+                _say_interrupted("interrupted: run the same command again to resume")
                 raise typer.Exit(130) from None
     console.print(f"round {round_id} {counts.status} ({counts.end_reason}): {describe(counts)}")
     if stop.is_set():
@@ -210,7 +210,8 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     from generator.db.engine import make_engine, upgrade
 
     settings = load_settings()
-    upgrade(make_engine(settings.database_url, connect_timeout_s=settings.database_connect_timeout_s), revision)
+    engine = make_engine(settings.database_url, connect_timeout_s=settings.database_connect_timeout_s)
+    upgrade(engine, revision)
     console.print(f"database at {revision}")
 
 
@@ -230,7 +231,8 @@ def db_downgrade(
         if not typer.confirm(f"drop every table (tasks, instances, requests...) of {where}?"):
             console.print("nothing dropped")
             raise typer.Exit(1)
-    downgrade(make_engine(settings.database_url, connect_timeout_s=settings.database_connect_timeout_s), revision)
+    engine = make_engine(settings.database_url, connect_timeout_s=settings.database_connect_timeout_s)
+    downgrade(engine, revision)
     console.print(f"database at {revision}")
 
 
@@ -254,14 +256,25 @@ def main() -> None:
         getattr(exc, "show", lambda: console.print(f"[red]error:[/] {message}"))()
         sys.exit(exc.exit_code)
     except (click.Abort, KeyboardInterrupt):
-        console.print("interrupted", soft_wrap=True)
-        sys.exit(130)
+        result = 130
     except Exception as exc:
         failure = describe_failure(exc)
         if failure is None:
             raise
         _fail(failure)
+    if result == 130 and not _interrupt_said:  # Typer turns Ctrl-C into a silent exit code 130
+        _say_interrupted("interrupted")
     sys.exit(result if isinstance(result, int) else 0)
+
+
+_interrupt_said: list[bool] = []
+
+
+def _say_interrupted(message: str) -> None:
+    """Print how the command was interrupted, once."""
+    if not _interrupt_said:
+        _interrupt_said.append(True)
+        console.print(f"[yellow]{escape(message)}[/]")
 
 
 def _fail(message: str) -> NoReturn:
