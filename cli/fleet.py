@@ -12,18 +12,14 @@ import os
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from cli.progress import RoundProgress, describe, print_mapping
-from generator.db import repository as repo
-from generator.db import stats
-from generator.db.stats import RoundCounts
-from generator.errors import ConfigError
-from generator.settings import Settings, load_settings
-from generator.wiring import ensure_seeded_pool, sessions_for
+if TYPE_CHECKING:
+    from generator.db.stats import RoundCounts
+    from generator.settings import Settings
 from workers.queues import DEFAULT_WORKER_QUEUES
 
 console = Console(stderr=True, soft_wrap=True)
@@ -33,6 +29,8 @@ FOLLOW_POLL_S = 0.5
 
 
 def _require_broker(settings: Settings) -> None:
+    from generator.errors import ConfigError
+
     if settings.broker_url is None:
         raise ConfigError("this command needs SELFINSTRUCT_BROKER_URL (e.g. redis://127.0.0.1:6379/0)")
 
@@ -48,14 +46,21 @@ def parse_deadline(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.astimezone()
 
 
-def _check_deadline(value: str | None) -> str | None:
+def check_deadline(value: str | None) -> str | None:
     parse_deadline(value)  # a bad value stops the command while parsing (usage error, exit code 2)
     return value
 
 
-def start_fleet_round(settings: Settings, pool: str, instructions: int, budget_tokens: int | None = None,
-                      deadline: datetime | None = None) -> int:
+def start_fleet_round(
+    settings: Settings,
+    pool: str,
+    instructions: int,
+    budget_tokens: int | None = None,
+    deadline: datetime | None = None,
+) -> int:
     """Create (and seed) the pool if needed, open a fleet round and enqueue its first tick."""
+    from generator.wiring import ensure_seeded_pool, sessions_for
+
     _require_broker(settings)
     with sessions_for(settings).begin() as session:  # also migrates a new database
         pool_id = ensure_seeded_pool(session, settings, pool).id
@@ -68,6 +73,9 @@ def start_fleet_round(settings: Settings, pool: str, instructions: int, budget_t
 
 def follow_round(settings: Settings, round_id: int, target: int) -> RoundCounts:
     """Show the round's progress until it ends, ticking it every ``fleet_tick_s`` (no beat needed)."""
+    from cli.progress import RoundProgress
+    from generator.db import stats
+    from generator.wiring import sessions_for
     from workers import control
     from workers.context import current
 
@@ -87,8 +95,13 @@ def follow_round(settings: Settings, round_id: int, target: int) -> RoundCounts:
             time.sleep(FOLLOW_POLL_S)
 
 
-def generate_on_fleet(settings: Settings, pool: str, instructions: int) -> None:
+def generate_on_fleet(settings: Settings, pool: str, instructions: int, budget_tokens: int | None = None,
+                      deadline: datetime | None = None) -> None:
     """``selfinstruct generate`` with a broker: start (or resume following) a fleet round, follow it."""
+    from cli.progress import describe
+    from generator.db import repository as repo
+    from generator.wiring import ensure_seeded_pool, sessions_for
+
     sessions = sessions_for(settings)
     with sessions.begin() as session:
         pool_row = ensure_seeded_pool(session, settings, pool)
@@ -98,16 +111,20 @@ def generate_on_fleet(settings: Settings, pool: str, instructions: int) -> None:
         round_id, target = resumed
         console.print(f"following running fleet round {round_id} (target {target})")
     else:
-        round_id, target = start_fleet_round(settings, pool, instructions), instructions
+        round_id = start_fleet_round(settings, pool, instructions, budget_tokens, deadline)
+        target = instructions
         console.print(f"fleet round {round_id} started (target {target})")
     try:
         counts = follow_round(settings, round_id, target)
     except KeyboardInterrupt:
-        console.print(f"[yellow]round {round_id} keeps running on the fleet: `selfinstruct round status "
-                      f"{round_id}`, `selfinstruct round cancel {round_id}`[/]")
+        console.print(
+            f"[yellow]round {round_id} keeps running on the fleet: `selfinstruct round status "
+            f"{round_id}`, `selfinstruct round cancel {round_id}`[/]"
+        )
         raise typer.Exit(130) from None
     console.print(f"round {round_id} {counts.status} ({counts.end_reason}): {describe(counts)}")
     if counts.status == "failed":
+        console.print(f"[red]round {round_id} failed: {counts.error}[/]")
         raise typer.Exit(1)
 
 
@@ -122,10 +139,12 @@ def register(app: typer.Typer) -> None:
         pool: Annotated[str, typer.Option("--pool", help="Pool name.")] = "default",
         budget_tokens: Annotated[int | None, typer.Option("--budget-tokens", min=1)] = None,
         deadline: Annotated[str | None, typer.Option(
-            "--deadline", help="ISO 8601; naive = local.", callback=_check_deadline)] = None,
+            "--deadline", help="ISO 8601; naive = local.", callback=check_deadline)] = None,
         as_json: Annotated[bool, typer.Option("--json", help='Print {"id": ...}.')] = False,
     ) -> None:
         """Enqueue a round on the fleet and print its id; it ends at N, its budget or its deadline."""
+        from generator.settings import load_settings
+
         moment = parse_deadline(deadline)
         round_id = start_fleet_round(load_settings(), pool, instructions, budget_tokens, moment)
         typer.echo(json.dumps({"id": round_id}) if as_json else f"round {round_id} started")
@@ -136,15 +155,25 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
         """Status (running|completed|failed|cancelled), admitted, rejections, requests, tokens, cost, rate."""
+        from cli.progress import print_mapping
+        from generator.db import repository as repo
+        from generator.db import stats
+        from generator.settings import load_settings
+        from generator.wiring import sessions_for
+
         with sessions_for(load_settings())() as session:
             repo.get_round(session, round_id)
             data = {"id": round_id, **stats.round_counts(session, round_id).as_json()}
         print_mapping(f"round {round_id}", data, as_json, indent=None)
 
     @round_app.command("cancel")
-    def round_cancel(round_id: Annotated[int, typer.Argument(help="Round id.", min=1, max=MAX_ID)]) -> None:
+    def round_cancel(
+        round_id: Annotated[int, typer.Argument(help="Round id.", min=1, max=MAX_ID)],
+    ) -> None:
         """Cancel a running round; its queued work is dropped, its results so far are kept."""
         from generator.rounds.ending import cancel_round
+        from generator.settings import load_settings
+        from generator.wiring import sessions_for
 
         cancel_round(sessions_for(load_settings()), round_id)
         console.print(f"round {round_id} cancelled")
@@ -152,8 +181,12 @@ def register(app: typer.Typer) -> None:
     @app.command("worker")
     def worker(
         queues: Annotated[str, typer.Option("--queues", "-Q", help="Comma-separated.")] = DEFAULT_QUEUES,
-        concurrency: Annotated[int | None, typer.Option(
-            "--concurrency", "-c", min=1, help="Processes (default SELFINSTRUCT_LLM_CONCURRENCY).")] = None,
+        concurrency: Annotated[
+            int | None,
+            typer.Option(
+                "--concurrency", "-c", min=1, help="Processes (default SELFINSTRUCT_LLM_CONCURRENCY)."
+            ),
+        ] = None,
         pool: Annotated[str, typer.Option("--pool", "-P", help="prefork | threads | solo")] = "prefork",
         hostname: Annotated[str | None, typer.Option("--hostname", "-n", help="Worker name.")] = None,
         loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "INFO",
@@ -162,10 +195,23 @@ def register(app: typer.Typer) -> None:
 
         Without SELFINSTRUCT_LLM_BASE_URL it first starts the embedded model server for this node.
         """
+        from generator.settings import load_settings
+
         settings = load_settings()
         _require_broker(settings)
-        argv = ["worker", "-Q", queues, "-c", str(concurrency or settings.llm_concurrency), "-P", pool,
-                "--loglevel", loglevel, "--without-mingle", "--without-gossip"]
+        argv = [
+            "worker",
+            "-Q",
+            queues,
+            "-c",
+            str(concurrency or settings.llm_concurrency),
+            "-P",
+            pool,
+            "--loglevel",
+            loglevel,
+            "--without-mingle",
+            "--without-gossip",
+        ]
         argv += ["-n", hostname] if hostname else []
         with contextlib.ExitStack() as stack:
             if settings.embedded:
@@ -183,10 +229,13 @@ def register(app: typer.Typer) -> None:
     def beat(
         schedule: Annotated[Path | None, typer.Option("--schedule", help="YAML/JSON schedule file.")] = None,
         schedule_db: Annotated[Path, typer.Option("--schedule-db", help="Beat's state file.")] = Path(
-            "celerybeat-schedule"),
+            "celerybeat-schedule"
+        ),
         loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "INFO",
     ) -> None:
         """Run the scheduler: ticks running rounds, starts the schedule file's rounds. Run exactly one."""
+        from generator.settings import load_settings
+
         settings = load_settings()
         _require_broker(settings)
         from workers.app import app as celery_app

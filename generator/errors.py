@@ -74,3 +74,11 @@ class RoundStateError(PermanentError):
 
 class BrokerUnavailableError(TransientError):
     """Raised when the Celery broker or the Redis rate limiter cannot be reached."""
+
+
+class InvalidFilterError(PermanentError):
+    """Raised when a task filter or page value is invalid; the message names the value and the valid ones."""
+
+
+class ExportError(PermanentError):
+    """Raised when an export cannot be made as asked (unknown format, bad split, unusable output path)."""

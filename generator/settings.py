@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from generator.errors import ConfigError
@@ -95,6 +95,19 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="Seconds between beat ticks that re-derive queued work from the DB."
     )
     seeds_path: Path = DEFAULT_SEEDS
+    benepar_model: str | None = Field(
+        default=None,
+        description="A benepar 0.2 model directory; when set, the report's verb-noun parse uses benepar "
+        "(constituency) instead of spaCy dependencies. Nothing is downloaded.",
+    )
+    reward_scorer: str | None = Field(
+        default=None,
+        description="'module:factory' returning a reward scorer (generator.analysis.quality.RewardScorer); "
+        "unset: rewards and the InstructMining rule are stored as null.",
+    )
+    api_token: SecretStr | None = Field(
+        default=None, description="Bearer token of the HTTP API's write endpoints; unset: they are off."
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -10,16 +10,12 @@ advisory lock. Two commands starting on an empty database therefore migrate it o
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 import migrations
@@ -30,11 +26,16 @@ from generator.redaction import mask_url_passwords
 
 __all__ = ["downgrade", "is_current", "make_engine", "normalize_url", "open_database", "upgrade"]
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 SQLITE_BUSY_TIMEOUT_S = 30
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 # Any constant: every process of the service takes the same lock around migrations.
 MIGRATION_LOCK_KEY = 0x5E1F1757
+_REVISION = re.compile(r"^revision\s*=\s*['\"](\w+)['\"]", re.M)
+_DOWN = re.compile(r"^down_revision\s*=\s*['\"](\w+)['\"]", re.M)
 
 
 def _sqlite_pragmas(busy_timeout_s: float) -> Any:
@@ -97,6 +98,8 @@ def _migration_engine(engine: Engine) -> Engine:
 
 def alembic_config(engine: Engine) -> Config:
     """An Alembic config pointing at ``migrations/`` and at ``engine``'s URL."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
@@ -106,6 +109,8 @@ def alembic_config(engine: Engine) -> Config:
 def _check_not_half_made(conn: Connection) -> None:
     """Raise DatabaseSchemaError when the database has our tables but no schema version: a
     migration run by an older version of the service was interrupted."""
+    from alembic.runtime.migration import MigrationContext
+
     if MigrationContext.configure(conn).get_current_revision() is not None:
         return
     from generator.db.models import Base
@@ -120,6 +125,10 @@ def _check_not_half_made(conn: Connection) -> None:
 
 
 def _migrate(engine: Engine, revision: str, up: bool) -> None:
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from alembic.util.exc import CommandError
+
     migrating = _migration_engine(engine)
     cfg = alembic_config(engine)
     try:
@@ -149,8 +158,43 @@ def downgrade(engine: Engine, revision: str = "base") -> None:
     _migrate(engine, revision, up=False)
 
 
+def _file_head() -> str | None:
+    """The single head revision named in ``migrations/versions`` (None when not exactly one)."""
+    revisions, parents = set(), set()
+    for path in MIGRATIONS_DIR.joinpath("versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revisions.update(_REVISION.findall(source))
+        parents.update(_DOWN.findall(source))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _fast_is_current(engine: Engine) -> bool:
+    """Compare ``alembic_version`` with the files' head without importing Alembic (CLI start-up)."""
+    head = _file_head()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            found = [row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))]
+    except (OperationalError, ProgrammingError) as exc:
+        if "alembic_version" in str(exc.orig):  # no table yet: a new database
+            return False
+        raise
+    return found == [head]
+
+
 def is_current(engine: Engine) -> bool:
-    """True when the database is at the newest migration."""
+    """True when the database is at the newest migration.
+
+    A database whose ``alembic_version`` holds the one head of the migration files is current
+    (checked without importing Alembic); anything else is asked of Alembic itself.
+    """
+    if _fast_is_current(engine):
+        return True
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision() == head

@@ -146,6 +146,11 @@ class Task(Base):
         UniqueConstraint("pool_id", "instruction_hash"),
         UniqueConstraint("candidate_id"),
         Index("ix_tasks_pool_id_status", "pool_id", "status"),
+        # Filter and keyset-pagination columns of listings and exports (migration 0003).
+        Index("ix_tasks_pool_id_id", "pool_id", "id"),
+        Index("ix_tasks_pool_id_origin", "pool_id", "origin"),
+        Index("ix_tasks_pool_id_created_at", "pool_id", "created_at"),
+        Index("ix_tasks_pool_id_nearest_score", "pool_id", "nearest_score"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"))
@@ -185,6 +190,7 @@ class Rejection(Base):
     """A dropped candidate (instruction, classification answer or instance) with its reason."""
 
     __tablename__ = "rejections"
+    __table_args__ = (Index("ix_rejections_task_id", "task_id"),)  # a task's lineage (migration 0003)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"), index=True)
     round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="SET NULL"), index=True)
@@ -199,3 +205,27 @@ class Rejection(Base):
     nearest_text: Mapped[str | None] = mapped_column(CleanText, nullable=True)
     nearest_score: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TaskQuality(Base):
+    """InstructMining indicators of one task (of its first instance); null where an input is missing.
+
+    ``perplexity_reason`` says why ``perplexity`` is null (e.g. the endpoint returns no prompt
+    log-probabilities); ``reward`` is null unless a reward scorer is configured, and so is
+    ``rule_score``, which needs it.
+    """
+
+    __tablename__ = "task_quality"
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"), index=True)
+    input_length: Mapped[int] = mapped_column(Integer)
+    output_length: Mapped[int] = mapped_column(Integer)
+    mtld: Mapped[float | None] = mapped_column(Float, nullable=True)
+    knn6: Mapped[float | None] = mapped_column(Float, nullable=True)
+    perplexity: Mapped[float | None] = mapped_column(Float, nullable=True)
+    perplexity_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reward: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rule_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    embedder: Mapped[str] = mapped_column(String(200), default="")
+    scorer: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the reward scorer, if any
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -36,7 +36,7 @@ def request_row(
     if task_ids is not None and task_id is None and len(task_ids) == 1:
         task_id = task_ids[0]
     many = len(call.prompts) > 1
-    responses = [c.text for c in call.choices]
+    responses = [capped(c.text) for c in call.choices]
     finishes = [c.finish_reason or "" for c in call.choices]
     return {
         "pool_id": pool_id, "round_id": round_id, "task_id": task_id,
@@ -49,6 +49,18 @@ def request_row(
         "completion_tokens": _count(call.completion_tokens), "latency_ms": call.latency_s * 1000.0,
         "cost_usd": cost_usd, "attempts": call.attempts, "error": call.error, "created_at": utcnow(),
     }
+
+
+# A completion is stored up to this many characters (per prompt), so a server answering 200 KB of
+# garbage cannot grow the database without bound; the parser still sees the whole text.
+RESPONSE_CAP_CHARS = 64 * 1024
+
+
+def capped(text: str, cap: int = RESPONSE_CAP_CHARS) -> str:
+    """``text``, or its first ``cap`` characters and a marker saying how much was left out."""
+    if len(text) <= cap:
+        return text
+    return text[:cap] + f"\n[... {len(text) - cap} more characters not stored]"
 
 
 def _count(value: int) -> int:
@@ -81,7 +93,7 @@ def rejection_row(
     return {
         "pool_id": pool_id, "round_id": round_id, "candidate_id": candidate_id, "request_id": request_id,
         "task_id": task_id, "stage": str(rejection.stage), "reason": str(rejection.reason),
-        "text": rejection.text, "detail": rejection.detail, "nearest_task_id": nearest_task_id,
+        "text": capped(rejection.text), "detail": rejection.detail, "nearest_task_id": nearest_task_id,
         "nearest_text": rejection.nearest_text, "nearest_score": rejection.nearest_score,
         "created_at": utcnow(),
     }

@@ -23,7 +23,7 @@ import httpx2
 import openai
 
 from generator.errors import ConfigError
-from generator.llm.client import Throttle
+from generator.llm.client import TRANSIENT_4XX, Throttle
 from generator.records import Choice, LLMCall, Stage
 from generator.redaction import redact
 from generator.selfinstruct.params import Decoding
@@ -33,7 +33,6 @@ MAX_STOP_SEQUENCES = 4      # the OpenAI API rejects requests with more than 4 s
 BACKOFF_BASE_S = 0.5        # first retry waits up to this; doubles per attempt
 BACKOFF_CAP_S = 30.0        # ...but never more than this
 RETRY_AFTER_CAP_S = 60.0    # a server asking for longer is capped: the round has a deadline too
-TRANSIENT_4XX = frozenset({408, 409, 429})  # the 4xx answers that mean "try again", as openai's own client
 MAX_TOKEN_COUNT = 2**31 - 1  # a usage figure above this is nonsense (and overflows an INTEGER column)
 
 

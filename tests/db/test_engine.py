@@ -19,7 +19,7 @@ from sqlalchemy import inspect, text
 from generator.db.engine import downgrade, is_current, make_engine, open_database, upgrade
 from generator.errors import ConfigError, DatabaseSchemaError, DatabaseUnavailableError
 from generator.settings import load_settings
-from tests.support.services import fresh_postgres_database
+from generator.testing.services import fresh_postgres_database
 
 REPO = Path(__file__).resolve().parents[2]
 # A child that migrates ``url`` with every CREATE TABLE slowed down, saying when it is half way.

@@ -200,9 +200,10 @@ def test_filter_keeps_at_most_five_and_rejects_the_rest_as_over_limit() -> None:
 
 def test_filter_of_nothing_returns_nothing_and_leaves_no_instances_to_the_caller() -> None:
     assert filter_instances([], PARAMS) == InstanceResult(instances=())
-    assert no_instances_rejection("junk") == Rejection(
-        Stage.INSTANCES, Reason.NO_INSTANCES, "junk", "the completion held no parsable example"
+    assert no_instances_rejection("Name a fruit.", 2) == Rejection(
+        Stage.INSTANCES, Reason.NO_INSTANCES, "Name a fruit.", "2 parsed, none kept"
     )
+    assert no_instances_rejection("Name a fruit.", 0, "401 Unauthorized: no").detail == "401 Unauthorized: no"
 
 
 def test_describe_instance_is_one_compact_line() -> None:
