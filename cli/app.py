@@ -84,8 +84,14 @@ def _run_in_process(settings: Settings, sessions: sessionmaker[Session], pool: s
 
     round_id, target, params = _open_or_resume(settings, sessions, pool, instructions, limits)
     stop = Event()
-    with step_context(settings, params, sessions, seed) as ctx:
+
+    def interrupt(*_: object) -> None:
+        stop.set()  # first, so threads in a backoff wait return at once
+        raise KeyboardInterrupt
+
+    with step_context(settings, params, sessions, seed, stop=stop) as ctx:
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, interrupt)
         with RoundProgress(console, target) as bar:
             try:
                 counts = RoundRunner(ctx, progress=bar, stop=stop).run(round_id)
