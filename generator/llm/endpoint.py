@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import openai
 
 from generator.errors import ConfigError
@@ -19,6 +21,7 @@ def build_client(
     base_url: str | None = None,
     model: str | None = None,
     throttle: Throttle | None = None,
+    stop: threading.Event | None = None,
 ) -> OpenAIClient:
     """The client for ``base_url`` (the embedded server's) or ``SELFINSTRUCT_LLM_BASE_URL``.
 
@@ -32,7 +35,7 @@ def build_client(
     return OpenAIClient(
         url, settings.api_key, name, api=settings.llm_api, timeout_s=settings.llm_timeout_s,
         max_retries=settings.llm_max_retries, throttle=throttle,
-        prompts_per_request=settings.prompts_per_request,
+        prompts_per_request=settings.prompts_per_request, stop=stop,
     )
 
 

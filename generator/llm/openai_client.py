@@ -14,6 +14,7 @@ import email.utils
 import http
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -55,8 +56,9 @@ class OpenAIClient:
         max_retries: int = 5,
         throttle: Throttle | None = None,
         prompts_per_request: int = 1,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         rng: random.Random | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         if api not in ("completions", "chat"):
             raise ValueError(f"api must be 'completions' or 'chat', not {api!r}")
@@ -65,7 +67,9 @@ class OpenAIClient:
         self.max_prompts_per_request = max(1, prompts_per_request) if api == "completions" else 1
         self.max_retries = max_retries
         self._throttle = throttle
-        self._sleep = sleep
+        # A set ``stop`` (Ctrl-C, SIGTERM) cuts a backoff wait short and sends nothing more.
+        self._stop = stop or threading.Event()
+        self._sleep = sleep or self._stop.wait
         self._rng = rng or random.Random()
         self._secrets = (api_key,)  # never stored or printed, even when a server echoes it
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0)
@@ -99,6 +103,9 @@ class OpenAIClient:
                     return replace(call, error=error, attempts=attempts, latency_s=latency,
                                    transient=transient)
                 self._sleep(self._delay(attempts, retry_after))
+                if self._stop.is_set():
+                    return replace(call, error=f"{error}; stopped before retrying (interrupted)",
+                                   attempts=attempts, latency_s=latency, transient=True)
                 continue
             return replace(call, choices=choices, prompt_tokens=usage[0], completion_tokens=usage[1],
                            cached_tokens=usage[2],
