@@ -12,13 +12,15 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
 from generator.errors import SelfInstructError
-from generator.files.textio import InstructionRecord, read_instructions, read_records, write_jsonl_atomic
-from generator.novelty import Match, NoveltyIndex, Verdict
+
+if TYPE_CHECKING:
+    from generator.files.textio import InstructionRecord
+    from generator.novelty import Match, Verdict
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -58,6 +60,8 @@ def _fail_cleanly(func: Callable[P, R]) -> Callable[P, R]:
 
 
 def _emit(rows: Iterable[Mapping[str, Any]], output: Path | None) -> None:
+    from generator.files.textio import write_jsonl_atomic
+
     if output is None:
         for row in rows:
             typer.echo(json.dumps(row, ensure_ascii=False))
@@ -91,6 +95,9 @@ def check(
     novel candidates join the pool in order and take the next indices (after the pool
     file's last line), exactly as generation admits them.
     """
+    from generator.files.textio import read_instructions, read_records
+    from generator.novelty import NoveltyIndex
+
     pool_records = read_records(pool)
     index = NoveltyIndex(threshold, (r.instruction for r in pool_records))
     first_free = pool_records[-1].line if pool_records else 0
@@ -112,29 +119,41 @@ def check(
         rows.append({"instruction": text, "novel": verdict.novel, "nearest": nearest})
     _emit(rows, output)
     novel = sum(1 for r in rows if r["novel"])
-    typer.echo(f"{len(rows)} candidates: {novel} novel, {len(rows) - novel} too similar "
-               f"(ROUGE-L >= {threshold})", err=True)
+    typer.echo(
+        f"{len(rows)} candidates: {novel} novel, {len(rows) - novel} too similar (ROUGE-L >= {threshold})",
+        err=True,
+    )
 
 
 def _dropped_row(
     position: int, record: InstructionRecord, reason: str, source: int, near: Match, source_line: int
 ) -> dict[str, Any]:
     """One report line: the dropped record and the earlier/eval item (``source``) it was too close to."""
+
     return {
-        "index": position, "line": record.line, "instruction": record.instruction, "reason": reason,
+        "index": position,
+        "line": record.line,
+        "instruction": record.instruction,
+        "reason": reason,
         "nearest": _nearest_row(source, near.text, near.score, source_line),
     }
 
 
 def _output_row(record: InstructionRecord) -> Mapping[str, Any]:
+
     return record.raw if record.raw is not None else {"instruction": record.instruction}
 
 
 def _report(dropped: list[dict[str, Any]], report: Path | None, what: str) -> None:
+    from generator.files.textio import write_jsonl_atomic
+
     for row in dropped[:20]:
         near = row["nearest"]
-        typer.echo(f"  dropped line {row['line']} (ROUGE-L {near['score']:.3f} with {what} "
-                   f"line {near['line']}): {row['instruction'][:80]!r}", err=True)
+        typer.echo(
+            f"  dropped line {row['line']} (ROUGE-L {near['score']:.3f} with {what} "
+            f"line {near['line']}): {row['instruction'][:80]!r}",
+            err=True,
+        )
     if len(dropped) > 20:
         hint = "" if report else " (use --report for all)"
         typer.echo(f"  ... and {len(dropped) - 20} more{hint}", err=True)
@@ -150,6 +169,9 @@ def dedup(
     report: Report = None,
 ) -> None:
     """Drop near-duplicates inside a dataset; the first occurrence wins."""
+    from generator.files.textio import read_records
+    from generator.novelty import NoveltyIndex
+
     records = read_records(file)
     index = NoveltyIndex(threshold)
     kept: list[int] = []  # positions in the file; index item i is records[kept[i]]
@@ -162,8 +184,11 @@ def dedup(
         source = kept[near.index]
         dropped.append(_dropped_row(position, record, "too_similar", source, near, records[source].line))
     _emit([_output_row(records[p]) for p in kept], output)
-    typer.echo(f"{file}: kept {len(kept)} of {len(records)}, dropped {len(dropped)} near-duplicates "
-               f"(ROUGE-L >= {threshold})", err=True)
+    typer.echo(
+        f"{file}: kept {len(kept)} of {len(records)}, dropped {len(dropped)} near-duplicates "
+        f"(ROUGE-L >= {threshold})",
+        err=True,
+    )
     _report(dropped, report, "earlier")
 
 
@@ -176,6 +201,9 @@ def decontaminate(
     report: Report = None,
 ) -> None:
     """Drop items too close to an evaluation set, reporting each drop and its eval match."""
+    from generator.files.textio import read_records
+    from generator.novelty import NoveltyIndex
+
     eval_records = read_records(against)
     records = read_records(file)
     index = NoveltyIndex(threshold, (r.instruction for r in eval_records))
@@ -190,8 +218,11 @@ def decontaminate(
             _dropped_row(position, record, "contaminated", near.index, near, eval_records[near.index].line)
         )
     _emit([_output_row(r) for r in kept], output)
-    typer.echo(f"{file}: kept {len(kept)} of {len(records)}, dropped {len(dropped)} too close to "
-               f"{against} (ROUGE-L >= {threshold})", err=True)
+    typer.echo(
+        f"{file}: kept {len(kept)} of {len(records)}, dropped {len(dropped)} too close to "
+        f"{against} (ROUGE-L >= {threshold})",
+        err=True,
+    )
     _report(dropped, report, f"{against.name}")
 
 

@@ -56,6 +56,10 @@ class DatabaseUnavailableError(TransientError):
     """Raised when the database cannot be reached; retry once it is back."""
 
 
+class DatabaseSchemaError(PermanentError):
+    """Raised when the database schema is in a state no migration can proceed from (half made)."""
+
+
 class NotFoundError(PermanentError):
     """Raised when a pool, round or task named by the user does not exist."""
 
@@ -66,3 +70,11 @@ class RoundStateError(PermanentError):
 
 class BrokerUnavailableError(TransientError):
     """Raised when the Celery broker or the Redis rate limiter cannot be reached."""
+
+
+class InvalidFilterError(PermanentError):
+    """Raised when a task filter or page value is invalid; the message names the value and the valid ones."""
+
+
+class ExportError(PermanentError):
+    """Raised when an export cannot be made as asked (unknown format, bad split, unusable output path)."""

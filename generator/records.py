@@ -31,6 +31,7 @@ class Reason(StrEnum):
     WRITE_A_PROGRAM = "write_a_program"
     PUNCTUATION_START = "punctuation_start"
     NON_ASCII_START = "non_ascii_start"
+    CONTROL_CHARACTERS = "control_characters"  # NUL or other control characters (not \n, \t)
     # novelty
     TOO_SIMILAR = "too_similar"
     # classification

@@ -10,14 +10,40 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from generator.errors import ConfigError
+from generator.redaction import mask_url_passwords
 
 ENV_PREFIX = "SELFINSTRUCT_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEEDS = REPO_ROOT / "seeds" / "seed_tasks.jsonl"
+
+# Database URL scheme as written -> the SQLAlchemy driver the service uses.
+DATABASE_SCHEMES = {
+    "sqlite": "sqlite",
+    "sqlite+pysqlite": "sqlite",
+    "postgresql": "postgresql+psycopg",
+    "postgresql+psycopg": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+}
+SUPPORTED_DATABASES = "sqlite:///path/to/file.db or postgresql://user@host:port/dbname"
+
+
+def scheme_of(url: str) -> str:
+    """The scheme of ``url`` (before ``://``), lower-cased; empty when there is none."""
+    head, sep, _ = url.partition("://")
+    return head.lower() if sep else ""
+
+
+def check_database_scheme(url: str) -> str:
+    """``url`` unchanged when its scheme is supported; raise ValueError (a one-line reason) otherwise."""
+    scheme = scheme_of(url)
+    if scheme not in DATABASE_SCHEMES:
+        shown = f"scheme {scheme!r}" if scheme else "no scheme"
+        raise ValueError(f"{shown} is not supported: use {SUPPORTED_DATABASES}")
+    return url
 
 
 class Settings(BaseSettings):
@@ -26,6 +52,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     database_url: str = "sqlite:///selfinstruct.db"
+    database_connect_timeout_s: float = Field(
+        default=10.0, gt=0, description="PostgreSQL: seconds to wait for a connection before giving up."
+    )
     llm_base_url: str | None = None
     llm_api_key: str | None = None
     llm_model: str | None = None
@@ -39,6 +68,10 @@ class Settings(BaseSettings):
     embedded_threads: int | None = Field(default=None, ge=1)
     embedded_ctx: int = Field(default=2048, ge=512)
     embedded_startup_timeout_s: float = Field(default=180.0, gt=0)
+    # InsTag: the embedder of the semantic aggregation (wordllama | sentence-transformers | openai | fake)
+    instag_embedder: str = "wordllama"
+    instag_embedding_model: str | None = None
+    instag_embedding_base_url: str | None = None
     broker_url: str | None = None
     result_backend: str | None = None
     redis_url: str | None = None
@@ -73,13 +106,24 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="Seconds between beat ticks that re-derive queued work from the DB."
     )
     seeds_path: Path = DEFAULT_SEEDS
+    benepar_model: str | None = Field(
+        default=None,
+        description="A benepar 0.2 model directory; when set, the report's verb-noun parse uses benepar "
+        "(constituency) instead of spaCy dependencies. Nothing is downloaded.",
+    )
+    reward_scorer: str | None = Field(
+        default=None,
+        description="'module:factory' returning a reward scorer (generator.analysis.quality.RewardScorer); "
+        "unset: rewards and the InstructMining rule are stored as null.",
+    )
+    api_token: SecretStr | None = Field(
+        default=None, description="Bearer token of the HTTP API's write endpoints; unset: they are off."
+    )
 
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
-        if not value.startswith(("sqlite", "postgresql")):
-            raise ValueError("must be a sqlite:/// or postgresql:// URL")
-        return value
+        return check_database_scheme(value)
 
     @field_validator("llm_base_url", "broker_url", "redis_url")
     @classmethod
@@ -126,5 +170,7 @@ def load_settings(**overrides: object) -> Settings:
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "?"
             value = os.environ.get(ENV_PREFIX + field.upper(), err.get("input"))
-            problems.append(f"{ENV_PREFIX}{field.upper()}={value!r}: {err['msg']}")
+            shown = mask_url_passwords(value) if isinstance(value, str) else value
+            message = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(f"{ENV_PREFIX}{field.upper()}={shown!r}: {mask_url_passwords(message)}")
         raise ConfigError("invalid setting " + "; ".join(problems)) from None

@@ -19,7 +19,7 @@ from generator.steps import StepContext
 
 def sessions_for(settings: Settings) -> sessionmaker[Session]:
     """Open (and migrate if needed) the configured database."""
-    return open_database(settings.database_url)
+    return open_database(settings.database_url, connect_timeout_s=settings.database_connect_timeout_s)
 
 
 def params_of(pool: Pool) -> GenerationParams:

@@ -37,7 +37,14 @@ for _ in $(seq 1 30); do
   sleep 1
 done
 
-# 3. Lint and type checks, then the tests.
-.venv/bin/ruff check generator workers cli tests bench migrations
+# 3. Headless Chromium for the report's browser test (Debian's package); the test skips when it is absent.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  echo "installing chromium"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+    || echo "chromium could not be installed: the browser test will skip"
+fi
+
+# 4. Lint and type checks, then the tests.
+.venv/bin/ruff check generator workers cli api tests bench migrations
 .venv/bin/mypy
 .venv/bin/python -m pytest -q "$@"

@@ -30,6 +30,7 @@ from generator.selfinstruct.params import GenerationParams
 from generator.settings import Settings, load_settings
 from generator.steps import StepContext
 from generator.steps.admission import PoolIndex
+from generator.steps.coverage import PoolCoverage
 from workers.hints import Hints
 from workers.leases import LeaseStore, require_redis
 
@@ -52,6 +53,8 @@ class WorkerContext:
     _params: dict[int, GenerationParams] = field(default_factory=dict)
     _indexes: dict[int, PoolIndex] = field(default_factory=dict)
     _status: dict[int, tuple[str, float]] = field(default_factory=dict)
+    # Steered rounds' tag counts, kept across tasks so each task is tagged once per process.
+    coverage: PoolCoverage = field(default_factory=PoolCoverage)
     # Guards the caches when the worker runs a thread pool (--pool threads).
     lock: threading.RLock = field(default_factory=threading.RLock)
     # One admission at a time per process: a failed one must drop its index before the next reads it.
@@ -64,7 +67,9 @@ class WorkerContext:
             raise ConfigError("the fleet needs PostgreSQL: set SELFINSTRUCT_DATABASE_URL=postgresql://...")
         client = redis.Redis.from_url(require_redis(settings), socket_timeout=10, socket_connect_timeout=5)
         # Workers do not migrate (many at once would race): `round start` / `selfinstruct db upgrade` do.
-        sessions = open_database(settings.database_url, migrate=False)
+        sessions = open_database(
+            settings.database_url, migrate=False, connect_timeout_s=settings.database_connect_timeout_s
+        )
         leases = LeaseStore(client, settings.lease_s, settings.queue_wait_s)
         return cls(settings, sessions, Hints(client, ttl_s=settings.visibility_timeout_s), app, leases)
 
@@ -116,7 +121,8 @@ class WorkerContext:
     def step_context(self, round_id: int) -> StepContext:
         """A StepContext for a round's pool; the rng is per process (seeded by the OS)."""
         params = self.params(self.pool_of(round_id))
-        return StepContext(self.sessions, self.client(), params, self.settings, random.Random())
+        return StepContext(self.sessions, self.client(), params, self.settings, random.Random(),
+                           coverage=self.coverage)
 
     def index(self, pool_id: int) -> PoolIndex:
         """The process's novelty index of a pool; only used while holding the pool lock."""

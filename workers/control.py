@@ -29,14 +29,17 @@ from sqlalchemy import func, select
 
 from generator.db import repository as repo
 from generator.db.models import Pool, Round, Task
+from generator.db.statuses import RoundStatus
 from generator.errors import BrokerUnavailableError
+from generator.rounds import policy
 from generator.rounds.ending import finish
+from generator.steering import SteeringParams
 from generator.steps import chunked
 from generator.steps.admission import admit_pending
 from workers import stall
 from workers.context import WorkerContext
 from workers.leases import new_token
-from workers.state import OPEN_STATUSES, RoundState, load_state
+from workers.state import OPEN_STATUSES, Observed, load_state
 
 log = logging.getLogger(__name__)
 
@@ -88,28 +91,25 @@ def request_batches(wc: WorkerContext, task: str, round_id: int, task_ids: list[
 
 
 def start_round(wc: WorkerContext, pool_id: int, target: int, *, budget_tokens: int | None = None,
-                deadline: datetime | None = None) -> int:
-    """Open a fleet round in the pool and kick it off with a tick; returns the round id."""
+                deadline: datetime | None = None, steering: SteeringParams | None = None) -> int:
+    """Open a fleet round in the pool and kick it off with a tick; returns the round id.
+
+    ``steering`` (default: the plain loop) is stored on the round; its generate tasks read it."""
     with wc.sessions.begin() as session:
         pool = session.get_one(Pool, pool_id)
         round_id = repo.open_round(session, pool, target, budget_tokens=budget_tokens, deadline=deadline,
-                                   mode="fleet").id
+                                   mode="fleet", steering=SteeringParams.round_json(steering)).id
     send(wc, "tick", round_id)
     return round_id
 
 
-# Stage tasks of a round failing for good this often mean a bug or bad data, not bad luck (passing
-# endpoint, broker and database trouble is retried first): the round fails and says why, instead
-# of having its work re-sent by every tick forever.
-FAILURES_TO_FAIL_ROUND = 5
-
-
 def note_failure(wc: WorkerContext, round_id: int, task: str, error: BaseException | None) -> None:
-    """A stage task of the round failed for good; the round fails at ``FAILURES_TO_FAIL_ROUND`` of them."""
+    """A stage task of the round failed for good (after Celery's retries); the round policy decides."""
     count = wc.hints.count_failure(round_id)
-    if count >= FAILURES_TO_FAIL_ROUND:
-        finish(wc.sessions, round_id, "failed", "error",
-               f"{count} stage tasks failed for good; the last, {task}: {error!r}"[:2000])
+    with wc.sessions() as session:
+        seen = load_state(session, round_id, stage_failures=count, last_stage_failure=f"{task}: {error!r}")
+    if seen is not None:
+        settle(wc, round_id, seen)
 
 
 def admit_round(wc: WorkerContext, round_id: int) -> list[int]:
@@ -132,14 +132,18 @@ def admit_round(wc: WorkerContext, round_id: int) -> list[int]:
             raise
 
 
-def topup(wc: WorkerContext, round_id: int, state: RoundState | None = None) -> int:
-    """Send generate messages until the round has as many in flight as it needs; returns how many."""
-    if state is None:
+def topup(wc: WorkerContext, round_id: int, seen: Observed | None = None) -> int:
+    """Send generate messages until the round has as many in flight as the policy wants; returns how many."""
+    if seen is None:
         with wc.sessions() as session:
-            state = load_state(session, round_id)
-    if state is None or state.status != "running" or state.limit is not None:
+            seen = load_state(session, round_id)
+    if seen is None or not seen.running:
         return 0
-    tickets = wc.leases.take_tickets(round_id, state.generate_wanted(wc.settings.fleet_inflight))
+    decision = policy.decide(seen.state)
+    wanted = 0
+    if isinstance(decision, policy.Generate):
+        wanted = min(decision.requests, wc.settings.fleet_inflight)
+    tickets = wc.leases.take_tickets(round_id, wanted)
     for number, ticket in enumerate(tickets):
         try:
             send(wc, "generate", round_id, ticket)
@@ -150,20 +154,19 @@ def topup(wc: WorkerContext, round_id: int, state: RoundState | None = None) -> 
     return len(tickets)
 
 
-def settle(wc: WorkerContext, round_id: int, state: RoundState) -> bool:
-    """End the round if its state says so (failing, budget/deadline, target); True if it has ended.
+def settle(wc: WorkerContext, round_id: int, seen: Observed) -> bool:
+    """End the round if the policy says so (failing, budget/deadline, target); True if it has ended.
 
     Each condition is stable once seen (tasks only leave the open statuses, admission stops at the
     target, tokens and time only grow), so a slightly stale state never ends a round too early.
     """
-    if state.status != "running":
+    if not seen.running:
         return True
-    if state.failing:
-        finish(wc.sessions, round_id, "failed", "error", "the endpoint failed every recent request")
-    elif state.limit is not None:
-        finish(wc.sessions, round_id, "completed", state.limit)
-    elif state.done:
-        finish(wc.sessions, round_id, "completed", "target")
+    decision = policy.decide(seen.state)
+    if isinstance(decision, policy.Failing):
+        finish(wc.sessions, round_id, RoundStatus.FAILED, "error", decision.cause)
+    elif isinstance(decision, policy.Limit | policy.Done):
+        finish(wc.sessions, round_id, RoundStatus.COMPLETED, decision.reason)
     else:
         return False
     return True  # ended now, or by another process just before (finish() returned False)
@@ -184,7 +187,7 @@ def tick(wc: WorkerContext, round_id: int) -> str:
     if settle(wc, round_id, state):
         with wc.sessions() as session:
             return str(repo.get_round(session, round_id).status)
-    if state.candidates.get("pending", 0):
+    if state.pending_candidates:
         request(wc, "admit", round_id, round_id)
     for stage, status in (("classify", repo.PENDING_CLASSIFICATION), ("instances", repo.PENDING_INSTANCES)):
         # Only the tasks with no message in flight are claimed and sent.
@@ -203,16 +206,19 @@ def tick_all(wc: WorkerContext) -> dict[int, str]:
     return {round_id: tick(wc, round_id) for round_id in ids}
 
 
-def advance(wc: WorkerContext, round_id: int, *, replace: bool, readmit: bool = False) -> None:
-    """End the round if it is done (or out of budget/time); else, with ``replace``, top generation up.
+def advance(wc: WorkerContext, round_id: int, *, replace: bool, readmit: bool = False,
+            full: bool = False) -> None:
+    """End the round if it is done, out of budget/time (or, with ``full``, failing); else, with
+    ``replace``, top generation up.
 
     ``readmit`` also asks for admission of pending candidates (admission stops at the target,
-    and a task that ended without instances makes room again).
+    and a task that ended without instances makes room again). Follow-ups of work that came back
+    empty pass ``full``, so that refusals and lack of progress end the round without waiting for a tick.
     """
     with wc.sessions() as session:
-        state = load_state(session, round_id)
+        state = load_state(session, round_id, full=full)
     if state is None or settle(wc, round_id, state) or not replace:
         return
-    if readmit and state.candidates.get("pending", 0):
+    if readmit and state.pending_candidates:
         request(wc, "admit", round_id, round_id)
     topup(wc, round_id, state)

@@ -37,7 +37,8 @@ def after_generate(wc: WorkerContext, round_id: int, ticket: int | None, produce
         if produced:
             control.request(wc, "admit", round_id, round_id)
         elif wc.round_status(round_id) == "running":
-            control.advance(wc, round_id, replace=True)  # nothing parseable came back: keep requests going
+            # nothing parseable came back (or the request failed): keep requests going, unless failing
+            control.advance(wc, round_id, replace=True, full=True)
 
 
 def after_admit(wc: WorkerContext, round_id: int, admitted: list[int]) -> None:
@@ -78,7 +79,7 @@ def after_instances(wc: WorkerContext, round_id: int, ids: list[int], kept: dict
         return
     with control.best_effort("instances follow-up"):
         if not all(kept.get(i, 0) for i in ids):
-            control.advance(wc, round_id, replace=True, readmit=True)
+            control.advance(wc, round_id, replace=True, readmit=True, full=True)
             return
         with wc.sessions() as session:  # the common case needs one query: is the round done?
             target, live, still_open = session.execute(select(

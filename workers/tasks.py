@@ -128,7 +128,9 @@ def tick_all() -> dict[int, str]:
 
 @task("selfinstruct.start_scheduled_round")
 def scheduled_round(pool: str, instructions: int, until_pool_size: int | None = None,
-                    budget_tokens: int | None = None, deadline_minutes: float | None = None) -> int | None:
+                    budget_tokens: int | None = None, deadline_minutes: float | None = None,
+                    steer: str = "none") -> int | None:
     """Start a scheduled round unless the pool is busy or full; returns the round id or None."""
     wc = current()
-    return start_scheduled_round(wc, pool, instructions, until_pool_size, budget_tokens, deadline_minutes)
+    return start_scheduled_round(wc, pool, instructions, until_pool_size, budget_tokens, deadline_minutes,
+                                 steer)

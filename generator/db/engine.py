@@ -1,34 +1,41 @@
 """Engine and session set-up, and schema migration through Alembic.
 
 SQLite runs in WAL mode with a busy timeout so a CLI and workers can share the file;
-PostgreSQL is used as-is. Commands call :func:`open_database`, which migrates an empty
-database by itself.
+PostgreSQL gets a connect timeout. Commands call :func:`open_database`, which migrates an
+empty database by itself. Migrations are atomic and serialized: on SQLite they run in one
+``BEGIN IMMEDIATE`` transaction (pysqlite's legacy transaction handling is switched off on the
+migration connection, so the DDL is transactional), on PostgreSQL in one transaction holding an
+advisory lock. Two commands starting on an empty database therefore migrate it once.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 import migrations
-from generator.errors import DatabaseUnavailableError
+from generator.db import urls
+from generator.db.urls import normalize_url
+from generator.errors import ConfigError, DatabaseSchemaError, DatabaseUnavailableError
+from generator.redaction import mask_url_passwords
+
+__all__ = ["downgrade", "is_current", "make_engine", "normalize_url", "open_database", "upgrade"]
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
-
-
-def normalize_url(url: str) -> str:
-    """Use the psycopg 3 driver for bare ``postgresql://`` URLs."""
-    if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url[len("postgresql://") :]
-    return url
+SQLITE_BUSY_TIMEOUT_S = 30
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+# Any constant: every process of the service takes the same lock around migrations.
+MIGRATION_LOCK_KEY = 0x5E1F1757
+_REVISION = re.compile(r"^revision\s*=\s*['\"](\w+)['\"]", re.M)
+_DOWN = re.compile(r"^down_revision\s*=\s*['\"](\w+)['\"]", re.M)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -36,57 +43,173 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a 30 s busy timeout."""
-    url = normalize_url(url)
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+def make_engine(url: str, *, connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys, a 30 s busy timeout and a 0600 file,
+    PostgreSQL a connect timeout. Raises ConfigError (password masked) for an unsupported URL."""
+    parsed = urls.parse(url)
+    if parsed.drivername.startswith("sqlite"):
+        path = urls.sqlite_file(parsed)
+        if path is not None:
+            urls.create_private_file(path)
+        engine = create_engine(
+            parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # libpq counts whole seconds and at least 2.
+    timeout = max(2, round(connect_timeout_s))
+    return create_engine(
+        parsed, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args={"connect_timeout": timeout}
+    )
+
+
+def _migration_engine(engine: Engine) -> Engine:
+    """For SQLite, a one-connection engine whose transactions are real (DDL included) and
+    start with ``BEGIN IMMEDIATE`` (the write lock, so concurrent migrations queue); foreign keys
+    are off while tables are rebuilt (batch migrations drop and re-create tables). Others as-is."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    migrating = create_engine(engine.url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+
+    @event.listens_for(migrating, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # no implicit BEGIN/COMMIT around DDL
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=OFF")
+        cursor.close()
+
+    @event.listens_for(migrating, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return migrating
 
 
 def alembic_config(engine: Engine) -> Config:
     """An Alembic config pointing at ``migrations/`` and at ``engine``'s URL."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate the schema up to ``revision`` (head by default)."""
+def _check_not_half_made(conn: Connection) -> None:
+    """Raise DatabaseSchemaError when the database has our tables but no schema version: a
+    migration run by an older version of the service was interrupted."""
+    from alembic.runtime.migration import MigrationContext
+
+    if MigrationContext.configure(conn).get_current_revision() is not None:
+        return
+    from generator.db.models import Base
+
+    present = sorted(set(inspect(conn).get_table_names()) & set(Base.metadata.tables))
+    if present:
+        raise DatabaseSchemaError(
+            f"database {urls.masked(conn.engine.url)} has tables ({', '.join(present)}) but no schema "
+            "version: an earlier migration was interrupted; restore a backup or use a new database "
+            "(for SQLite: move the file away)"
+        )
+
+
+def _migrate(engine: Engine, revision: str, up: bool) -> None:
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from alembic.util.exc import CommandError
+
+    migrating = _migration_engine(engine)
     cfg = alembic_config(engine)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    try:
+        with migrating.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
+            _check_not_half_made(conn)
+            cfg.attributes["connection"] = conn
+            (command.upgrade if up else command.downgrade)(cfg, revision)
+    except CommandError as exc:
+        known = ", ".join(sorted(s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions()))
+        raise ConfigError(f"revision {revision!r}: {exc} (known: {known}, head, base)") from None
+    except OperationalError as exc:
+        raise unavailable(engine, exc) from exc
+    finally:
+        if migrating is not engine:
+            migrating.dispose()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the schema up to ``revision`` (head by default), atomically and under the migration lock."""
+    _migrate(engine, revision, up=True)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
-    """Migrate the schema down to ``revision`` (empty schema by default)."""
-    cfg = alembic_config(engine)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+    """Migrate the schema down to ``revision`` (empty schema by default), atomically."""
+    _migrate(engine, revision, up=False)
+
+
+def _file_head() -> str | None:
+    """The single head revision named in ``migrations/versions`` (None when not exactly one)."""
+    revisions, parents = set(), set()
+    for path in MIGRATIONS_DIR.joinpath("versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revisions.update(_REVISION.findall(source))
+        parents.update(_DOWN.findall(source))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _fast_is_current(engine: Engine) -> bool:
+    """Compare ``alembic_version`` with the files' head without importing Alembic (CLI start-up)."""
+    head = _file_head()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            found = [row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))]
+    except (OperationalError, ProgrammingError) as exc:
+        if "alembic_version" in str(exc.orig):  # no table yet: a new database
+            return False
+        raise
+    return found == [head]
 
 
 def is_current(engine: Engine) -> bool:
-    """True when the database is at the newest migration."""
+    """True when the database is at the newest migration.
+
+    A database whose ``alembic_version`` holds the one head of the migration files is current
+    (checked without importing Alembic); anything else is asked of Alembic itself.
+    """
+    if _fast_is_current(engine):
+        return True
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision() == head
 
 
-def open_database(url: str, migrate: bool = True) -> sessionmaker[Session]:
+def unavailable(engine: Engine, exc: DBAPIError) -> DatabaseUnavailableError:
+    """The one-line error of a failed connection or statement (password masked, busy named)."""
+    reason = mask_url_passwords(str(exc.orig)).strip().splitlines()[0] if exc.orig else type(exc).__name__
+    if "database is locked" in reason:
+        reason += f" (another process held it for more than {SQLITE_BUSY_TIMEOUT_S} s)"
+    return DatabaseUnavailableError(f"cannot reach database {urls.masked(engine.url)}: {reason}")
+
+
+def open_database(
+    url: str, migrate: bool = True, *, connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
+) -> sessionmaker[Session]:
     """Connect (and migrate if behind); raise DatabaseUnavailableError when unreachable."""
-    engine = make_engine(url)
+    engine = make_engine(url, connect_timeout_s=connect_timeout_s)
     try:
         if migrate and not is_current(engine):
             upgrade(engine)
     except OperationalError as exc:
-        raise DatabaseUnavailableError(f"cannot reach database {engine.url!r}: {exc.orig}") from exc
+        raise unavailable(engine, exc) from exc
     return sessionmaker(engine, expire_on_commit=False)

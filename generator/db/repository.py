@@ -9,13 +9,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from generator import records
 from generator.db.models import Candidate, Instance, Pool, Round, Task, utcnow
 from generator.db.rows import table
+from generator.db.statuses import RoundMode, RoundStatus
 from generator.errors import NotFoundError
 from generator.selfinstruct.params import GenerationParams
 
@@ -117,9 +119,13 @@ def open_round(
     budget_tokens: int | None = None,
     deadline: datetime | None = None,
     mode: str = "inprocess",
+    steering: dict[str, Any] | None = None,
 ) -> Round:
-    """Start a new round in ``pool`` aiming at ``target`` admitted, completed instructions."""
-    rnd = Round(pool_id=pool.id, target=target, budget_tokens=budget_tokens, deadline=deadline, mode=mode)
+    """Start a new round in ``pool`` aiming at ``target`` admitted, completed instructions.
+
+    ``steering`` is the round's ``SteeringParams.to_json()`` (None: the plain loop)."""
+    rnd = Round(pool_id=pool.id, target=target, budget_tokens=budget_tokens, deadline=deadline, mode=mode,
+                steering=steering)
     session.add(rnd)
     session.flush()
     return rnd
@@ -190,3 +196,33 @@ def tasks_in_status(session: Session, round_id: int, status: str, limit: int | N
     """Machine tasks of a round in ``status``, oldest first."""
     query = select(Task).where(Task.round_id == round_id, Task.status == status).order_by(Task.id)
     return list(session.scalars(query.limit(limit) if limit else query))
+
+
+def live_count(session: Session, round_id: int) -> int:
+    """The round's admitted tasks that have not ended without instances."""
+    query = select(func.count()).where(Task.round_id == round_id, Task.status.in_(LIVE_STATUSES))
+    live = session.scalar(query)
+    return int(live or 0)
+
+
+def resumable_round(session: Session, pool_id: int) -> Round | None:
+    """What ``generate`` resumes: the pool's unfinished in-process round, else its newest in-process
+    round if that one failed (a failed round is resumed like an interrupted one), else None.
+    """
+    running = running_round(session, pool_id)
+    if running is not None:
+        return running
+    newest = session.scalar(
+        select(Round).where(Round.pool_id == pool_id, Round.mode == RoundMode.INPROCESS)
+        .order_by(Round.id.desc()).limit(1)
+    )
+    return newest if newest is not None and newest.status == RoundStatus.FAILED else None
+
+
+def reopen_round(session: Session, rnd: Round) -> None:
+    """Set a failed round running again (a running one is left as it is)."""
+    session.execute(
+        update(Round).where(Round.id == rnd.id, Round.status == RoundStatus.FAILED)
+        .values(status=RoundStatus.RUNNING, end_reason=None, error=None, finished_at=None)
+    )
+    session.refresh(rnd)

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from generator import records
 from generator.db.models import Base, LLMRequest, utcnow
 
+MAX_COUNT = 2**31 - 1  # INTEGER columns on PostgreSQL; a larger reported figure is nonsense
+
 
 def request_row(
     pool_id: int,
@@ -26,27 +28,45 @@ def request_row(
     task_id: int | None = None,
     task_ids: Sequence[int] | None = None,
     cost_usd: float | None = None,
+    steering: Sequence[dict[str, object]] | None = None,
 ) -> dict[str, object]:
     """The ``llm_requests`` column values of one request; several prompts are stored as a JSON list.
 
     ``task_ids`` are the tasks the prompts are about, in prompt order (``task_id`` defaults to the
-    only one)."""
+    only one); ``steering`` the steering plan of each generation prompt, in prompt order."""
     if task_ids is not None and task_id is None and len(task_ids) == 1:
         task_id = task_ids[0]
     many = len(call.prompts) > 1
-    responses = [c.text for c in call.choices]
+    responses = [capped(c.text) for c in call.choices]
     finishes = [c.finish_reason or "" for c in call.choices]
     return {
         "pool_id": pool_id, "round_id": round_id, "task_id": task_id,
-        "task_ids": list(task_ids) if task_ids is not None else None, "stage": str(call.stage),
+        "task_ids": list(task_ids) if task_ids is not None else None,
+        "steering": list(steering) if steering is not None else None, "stage": str(call.stage),
         "model": call.model, "api": call.api,
         "prompt": json.dumps(list(call.prompts)) if many else call.prompts[0],
         "response": (json.dumps(responses) if many else responses[0]) if responses else None,
         "finish_reason": ",".join(finishes) if finishes else None,
-        "prompt_count": len(call.prompts), "prompt_tokens": call.prompt_tokens,
-        "completion_tokens": call.completion_tokens, "latency_ms": call.latency_s * 1000.0,
+        "prompt_count": len(call.prompts), "prompt_tokens": _count(call.prompt_tokens),
+        "completion_tokens": _count(call.completion_tokens), "latency_ms": call.latency_s * 1000.0,
         "cost_usd": cost_usd, "attempts": call.attempts, "error": call.error, "created_at": utcnow(),
     }
+
+
+# A completion is stored up to this many characters (per prompt), so a server answering 200 KB of
+# garbage cannot grow the database without bound; the parser still sees the whole text.
+RESPONSE_CAP_CHARS = 64 * 1024
+
+
+def capped(text: str, cap: int = RESPONSE_CAP_CHARS) -> str:
+    """``text``, or its first ``cap`` characters and a marker saying how much was left out."""
+    if len(text) <= cap:
+        return text
+    return text[:cap] + f"\n[... {len(text) - cap} more characters not stored]"
+
+
+def _count(value: int) -> int:
+    return min(max(value, 0), MAX_COUNT)
 
 
 def table(model: type[Base]) -> Table:
@@ -75,7 +95,7 @@ def rejection_row(
     return {
         "pool_id": pool_id, "round_id": round_id, "candidate_id": candidate_id, "request_id": request_id,
         "task_id": task_id, "stage": str(rejection.stage), "reason": str(rejection.reason),
-        "text": rejection.text, "detail": rejection.detail, "nearest_task_id": nearest_task_id,
+        "text": capped(rejection.text), "detail": rejection.detail, "nearest_task_id": nearest_task_id,
         "nearest_text": rejection.nearest_text, "nearest_score": rejection.nearest_score,
         "created_at": utcnow(),
     }

@@ -33,6 +33,7 @@ class RoundCounts:
     completion_tokens: int = 0
     cost_usd: float | None = None
     elapsed_s: float = 0.0
+    error: str | None = None  # why a failed round failed
 
     @property
     def tokens(self) -> int:
@@ -105,6 +106,7 @@ def round_counts(session: Session, round_id: int) -> RoundCounts:
         completion_tokens=int(req[3]),
         cost_usd=float(req[4]) if req[4] is not None else None,
         elapsed_s=(end - _as_utc(rnd.created_at)).total_seconds(),
+        error=rnd.error,
     )
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from generator.errors import InputFileError
+from generator.export.output import open_output
 
 JSONL_SUFFIXES = (".jsonl", ".json")
 
@@ -119,22 +119,9 @@ def write_json_atomic(path: str | os.PathLike[str], data: Any) -> None:
 def write_atomic(path: str | os.PathLike[str], write: Callable[[TextIO], None]) -> None:
     """Create or replace the UTF-8 text file ``path`` with what ``write`` writes, all or nothing.
 
-    The text goes to a temporary file in the same directory, which is flushed, fsynced
-    and renamed over ``path``: readers see the old file or the complete new one, never
-    a half-written one, and a failure (also inside ``write``) leaves no partial output.
+    Delegates to :func:`generator.export.output.open_output`: a temporary file renamed at the
+    end for regular files and new paths (mode kept / umask followed), symlinks followed,
+    devices and FIFOs written through (never replaced), ``-`` for standard output.
     """
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:  # name the file the user asked for, not the temporary one
-        raise OSError(exc.errno, exc.strerror, str(target)) from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with open_output(path, "text", parents=False) as out:  # a missing folder stays an error
+        write(out)  # type: ignore[arg-type]

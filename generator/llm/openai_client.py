@@ -23,8 +23,9 @@ import httpx2
 import openai
 
 from generator.errors import ConfigError
-from generator.llm.client import Throttle
+from generator.llm.client import TRANSIENT_4XX, Throttle
 from generator.records import Choice, LLMCall, Stage
+from generator.redaction import redact
 from generator.selfinstruct.params import Decoding
 from generator.settings import Settings
 
@@ -32,7 +33,7 @@ MAX_STOP_SEQUENCES = 4      # the OpenAI API rejects requests with more than 4 s
 BACKOFF_BASE_S = 0.5        # first retry waits up to this; doubles per attempt
 BACKOFF_CAP_S = 30.0        # ...but never more than this
 RETRY_AFTER_CAP_S = 60.0    # a server asking for longer is capped: the round has a deadline too
-TRANSIENT_4XX = frozenset({408, 409, 429})  # the 4xx answers that mean "try again", as openai's own client
+MAX_TOKEN_COUNT = 2**31 - 1  # a usage figure above this is nonsense (and overflows an INTEGER column)
 
 
 class MalformedResponseError(ValueError):
@@ -68,6 +69,7 @@ class OpenAIClient:
         self._throttle = throttle
         self._sleep = sleep
         self._rng = rng or random.Random()
+        self._secrets = (api_key,)  # never stored or printed, even when a server echoes it
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0)
 
     def complete(self, prompts: Sequence[str], decoding: Decoding, stage: Stage) -> LLMCall:
@@ -95,7 +97,8 @@ class OpenAIClient:
                 transient, error, retry_after = _classify(exc)
                 if not transient or attempts > self.max_retries:
                     suffix = f" after {attempts} attempts" if transient else ""
-                    return replace(call, error=error + suffix, attempts=attempts, latency_s=latency,
+                    error = redact(error + suffix, self._secrets)
+                    return replace(call, error=error, attempts=attempts, latency_s=latency,
                                    transient=transient)
                 self._sleep(self._delay(attempts, retry_after))
                 continue
@@ -163,8 +166,14 @@ def _usage(data: dict[str, Any]) -> tuple[int, int]:
     """(prompt, completion) tokens from ``usage``; 0 when the endpoint does not report them."""
     usage = data.get("usage")
     usage = usage if isinstance(usage, dict) else {}
-    prompt, completion = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
-    return (prompt if isinstance(prompt, int) else 0, completion if isinstance(completion, int) else 0)
+    return _token_count(usage.get("prompt_tokens")), _token_count(usage.get("completion_tokens"))
+
+
+def _token_count(value: object) -> int:
+    """A reported token count clamped to 0..MAX_TOKEN_COUNT; 0 when it is not an integer."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return 0
+    return min(max(value, 0), MAX_TOKEN_COUNT)
 
 
 def _classify(exc: Exception) -> tuple[bool, str, float | None]:
@@ -229,9 +238,20 @@ def _first_model(base_url: str, api_key: str, timeout_s: float) -> str:
     try:
         ids = [m.id for m in client.models.list()]
     except openai.APIError as exc:
-        raise ConfigError(
-            f"SELFINSTRUCT_LLM_MODEL is not set and {base_url}/models could not be read ({exc}); set it"
-        ) from None
+        raise ConfigError(_models_error(base_url, api_key, exc)) from None
     if not ids:
-        raise ConfigError(f"SELFINSTRUCT_LLM_MODEL is not set and {base_url}/models lists no model; set it")
+        where = redact(base_url)
+        raise ConfigError(f"SELFINSTRUCT_LLM_MODEL is not set and {where}/models lists no model; set it")
     return ids[0]
+
+
+def _models_error(base_url: str, api_key: str, exc: openai.APIError) -> str:
+    """Why the model list could not be read, blaming what is wrong (the key, the URL), secrets redacted."""
+    where = f"{redact(base_url, (api_key,))}/models"
+    if isinstance(exc, openai.APIStatusError) and exc.status_code in (401, 403):
+        reason = redact(exc.message[:300], (api_key,))
+        return f"the endpoint refused the API key at {where} ({reason}): check SELFINSTRUCT_LLM_API_KEY"
+    _, reason, _ = _classify(exc)
+    reason = redact(reason, (api_key,))
+    return (f"cannot list the models at {where} ({reason}): check SELFINSTRUCT_LLM_BASE_URL "
+            "or set SELFINSTRUCT_LLM_MODEL")

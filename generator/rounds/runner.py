@@ -1,8 +1,9 @@
 """The in-process round runner: the embedded default's engine, no broker needed.
 
 LLM-bound steps run on a thread pool; admission runs on the calling thread only, so it is
-sequential and exact. Everything is committed step by step, so an interrupted run resumes
-where it stopped: ``run_round`` picks up the pool's unfinished in-process round.
+sequential and exact. Each turn of the loop admits pending candidates, asks the round policy
+(:func:`generator.rounds.policy.decide`, shared with the fleet) what to do, and starts that work.
+Everything is committed step by step, so an interrupted or failed run resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -13,54 +14,28 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from threading import Event
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from generator import steps
 from generator.db import repository as repo
-from generator.db.models import LLMRequest, Round, Task
+from generator.db import requests
 from generator.db.stats import RoundCounts, round_counts
-from generator.errors import SelfInstructError, TransientError
-from generator.steps.admission import PoolIndex, admit_pending, retire_surplus
+from generator.db.statuses import RoundStatus, TaskStatus
+from generator.errors import LLMTransientError
+from generator.rounds import policy
+from generator.rounds.ending import finish
+from generator.rounds.state import observe
+from generator.steps.admission import PoolIndex, admit_pending
 
 ProgressSink = Callable[[RoundCounts], None]
-MAX_CONSECUTIVE_FAILURES = 8
-
-
-def _live(session: Session, round_id: int) -> int:
-    live = session.scalar(
-        select(func.count()).where(Task.round_id == round_id, Task.status.in_(repo.LIVE_STATUSES))
-    )
-    return int(live or 0)
-
-
-def round_limit_reached(rnd: Round, tokens_used: int, now: datetime) -> str | None:
-    """Why the round must stop before its target (``budget`` or ``deadline``), or None."""
-    if rnd.budget_tokens is not None and tokens_used >= rnd.budget_tokens:
-        return "budget"
-    if rnd.deadline is not None:
-        deadline = rnd.deadline if rnd.deadline.tzinfo else rnd.deadline.replace(tzinfo=UTC)
-        if now >= deadline:
-            return "deadline"
-    return None
-
-
-def tokens_used(session: Session, round_id: int) -> int:
-    """Prompt + completion tokens spent by the round so far."""
-    used = session.scalar(
-        select(func.sum(LLMRequest.prompt_tokens + LLMRequest.completion_tokens)).where(
-            LLMRequest.round_id == round_id
-        )
-    )
-    return int(used or 0)
-
 
 # ("generate", (round_id,)), or ("classify" | "instances", a batch of task ids).
 Job = tuple[str, tuple[int, ...]]
+STAGE_JOBS = (("instances", TaskStatus.PENDING_INSTANCES), ("classify", TaskStatus.PENDING_CLASSIFICATION))
 
 
 class RoundRunner:
-    """Drives one in-process round to its target, budget or deadline."""
+    """Drives one in-process round until the policy ends it (target, budget, deadline, failure) or a stop."""
 
     def __init__(
         self,
@@ -75,74 +50,94 @@ class RoundRunner:
         self.stop = stop or Event()
         self.poll_s = poll_s
         self.progress_interval_s = progress_interval_s
+        self._inflight: dict[Future[object], Job] = {}
+        self._stage_failures = 0
+        self._last_failure = ""
+        self._last_progress = 0.0
+        self._resumed_after = 0  # requests up to this id were sent before this run (see observe)
 
     def run(self, round_id: int) -> RoundCounts:
-        """Run (or resume) the round until it ends; return its final counts."""
+        """Run (or resume) the round until it ends or a stop is requested; return its counts."""
         with self.ctx.sessions() as session:
-            rnd = repo.get_round(session, round_id)
-            index = PoolIndex(rnd.pool_id, self.ctx.params.rouge_threshold)
-        inflight: dict[Future[object], Job] = {}
-        failures = 0
-        last_progress = 0.0
+            index = PoolIndex(repo.get_round(session, round_id).pool_id, self.ctx.params.rouge_threshold)
+            self._resumed_after = requests.last_request_id(session, round_id)
         with ThreadPoolExecutor(max_workers=self.ctx.settings.llm_concurrency) as pool:
-            while True:
-                with self.ctx.sessions.begin() as session:
-                    rnd = repo.get_round(session, round_id)
-                    if rnd.status != "running":
-                        break
-                    live = _live(session, round_id)
-                    admit_pending(session, rnd, index, self.ctx.params, live)
-                    live = _live(session, round_id)
-                    limit = round_limit_reached(rnd, tokens_used(session, round_id), datetime.now(UTC))
-                    busy = {(kind, i) for kind, ids in inflight.values() if kind != "generate" for i in ids}
-                    todo: list[Job] = []
-                    for kind, status in (("instances", repo.PENDING_INSTANCES),
-                                         ("classify", repo.PENDING_CLASSIFICATION)):
-                        free = [t.id for t in repo.tasks_in_status(session, round_id, status)
-                                if (kind, t.id) not in busy]
-                        batches = steps.chunked(free, steps.batch_size(self.ctx))
-                        todo += [(kind, tuple(batch)) for batch in batches]
-                    open_tasks = len(todo) + len(busy)
-                    if limit is not None or self.stop.is_set():
-                        if not inflight:
-                            reason = "interrupted" if self.stop.is_set() else limit or "stopped"
-                            if reason != "interrupted":
-                                repo.finish_round(session, rnd, "completed", reason)
-                                retire_surplus(session, round_id)
-                            break
-                        todo = []
-                    elif live >= rnd.target and open_tasks == 0 and not inflight:
-                        repo.finish_round(session, rnd, "completed", "target")
-                        retire_surplus(session, round_id)
-                        break
-                    generating = live < rnd.target and limit is None and not self.stop.is_set()
-                for job in todo:
-                    if len(inflight) >= self.ctx.settings.llm_concurrency:
-                        break
-                    inflight[pool.submit(self._do, job)] = job
-                while generating and len(inflight) < self.ctx.settings.llm_concurrency:
-                    inflight[pool.submit(self._do, ("generate", (round_id,)))] = ("generate", (round_id,))
-                done, _ = wait(list(inflight), timeout=self.poll_s, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    inflight.pop(fut)
-                    try:
-                        fut.result()
-                        failures = 0
-                    except TransientError:
-                        failures += 1
-                        if failures >= MAX_CONSECUTIVE_FAILURES:
-                            self._fail(round_id, f"{failures} consecutive transient LLM failures")
-                            self.stop.set()
-                    except SelfInstructError as exc:
-                        self._fail(round_id, str(exc))
-                        self.stop.set()
-                if self.progress and time.monotonic() - last_progress >= self.progress_interval_s:
-                    last_progress = time.monotonic()
-                    self.progress(self.counts(round_id))
+            while self._turn(pool, round_id, index):
+                self._collect(self.poll_s)
+                self._report(round_id)
         counts = self.counts(round_id)
         if self.progress:
             self.progress(counts)
         return counts
+
+    def _turn(self, pool: ThreadPoolExecutor, round_id: int, index: PoolIndex) -> bool:
+        """Admit, decide and start work; False once the round has ended or the stop is complete."""
+        with self.ctx.sessions.begin() as session:
+            rnd = repo.get_round(session, round_id)
+            if rnd.status != RoundStatus.RUNNING:
+                return False
+            admit_pending(session, rnd, index, self.ctx.params, repo.live_count(session, round_id))
+            seen = observe(session, rnd, datetime.now(UTC), stop_requested=self.stop.is_set(),
+                           stage_failures=self._stage_failures, last_stage_failure=self._last_failure,
+                           after_request_id=self._resumed_after)
+            decision = policy.decide(seen.state)
+            jobs = self._stage_jobs(session, round_id) if _starts_work(decision) else []
+        if isinstance(decision, policy.Failing):
+            finish(self.ctx.sessions, round_id, RoundStatus.FAILED, "error", decision.cause)
+            return False
+        if isinstance(decision, policy.Done | policy.Limit | policy.Interrupt) and not self._inflight:
+            if not isinstance(decision, policy.Interrupt):
+                finish(self.ctx.sessions, round_id, RoundStatus.COMPLETED, decision.reason)
+            return False
+        generate = decision.requests if isinstance(decision, policy.Generate) else 0
+        self._start(pool, jobs, generate, round_id)
+        return True
+
+    def _stage_jobs(self, session: Session, round_id: int) -> list[Job]:
+        """Batches of open tasks with no job in flight, instances first (they finish tasks)."""
+        busy = {(kind, i) for kind, ids in self._inflight.values() if kind != "generate" for i in ids}
+        todo: list[Job] = []
+        for kind, status in STAGE_JOBS:
+            free = [t.id for t in repo.tasks_in_status(session, round_id, status) if (kind, t.id) not in busy]
+            todo += [(kind, tuple(batch)) for batch in steps.chunked(free, steps.batch_size(self.ctx))]
+        return todo
+
+    def _start(self, pool: ThreadPoolExecutor, jobs: list[Job], generate: int, round_id: int) -> None:
+        """Submit stage jobs, then generate jobs up to ``generate`` in flight, within the concurrency."""
+        slots = self.ctx.settings.llm_concurrency
+        for job in jobs:
+            if len(self._inflight) >= slots:
+                return
+            self._inflight[pool.submit(self._do, job)] = job
+        generating = sum(1 for kind, _ in self._inflight.values() if kind == "generate")
+        while generating < generate and len(self._inflight) < slots:
+            job = ("generate", (round_id,))
+            self._inflight[pool.submit(self._do, job)] = job
+            generating += 1
+
+    def _collect(self, timeout_s: float) -> None:
+        """Wait for a job to finish (or the poll interval) and count how the finished ones went.
+
+        An LLM failure is already a stored request (the policy reads it from there); any other
+        error (database, broker, a bug) is a stage failure, counted in a row for the policy.
+        """
+        done, _ = wait(list(self._inflight), timeout=timeout_s, return_when=FIRST_COMPLETED)
+        for fut in done:
+            kind, _ = self._inflight.pop(fut)
+            try:
+                fut.result()
+            except LLMTransientError:
+                continue
+            except Exception as exc:
+                self._stage_failures += 1
+                self._last_failure = f"{kind}: {type(exc).__name__}: {exc}"
+                continue
+            self._stage_failures = 0
+
+    def _report(self, round_id: int) -> None:
+        if self.progress and time.monotonic() - self._last_progress >= self.progress_interval_s:
+            self._last_progress = time.monotonic()
+            self.progress(self.counts(round_id))
 
     def _do(self, job: Job) -> object:
         kind, ids = job
@@ -152,11 +147,11 @@ class RoundRunner:
             return steps.classify(self.ctx, ids)
         return steps.make_instances(self.ctx, ids)
 
-    def _fail(self, round_id: int, error: str) -> None:
-        with self.ctx.sessions.begin() as session:
-            repo.finish_round(session, repo.get_round(session, round_id), "failed", "error", error)
-
     def counts(self, round_id: int) -> RoundCounts:
         """The round's counts as stored right now."""
         with self.ctx.sessions() as session:
             return round_counts(session, round_id)
+
+
+def _starts_work(decision: policy.Decision) -> bool:
+    return isinstance(decision, policy.Generate | policy.Wait | policy.Done)

@@ -10,11 +10,15 @@ output-first (classification) or input-first (everything else).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
+from generator.records import Reason, Rejection, Stage
 from generator.selfinstruct.instructions import normalize_whitespace
 from generator.selfinstruct.templates import load_template, render
 
-__all__ = ["PROMPT_MARKER", "parse_classification_answer", "render_classification_prompt"]
+__all__ = [
+    "PROMPT_MARKER", "parse_classification_answer", "render_classification_prompt", "unknown_class_rejection",
+]
 
 TEMPLATE_NAME = "classification"
 # Text that only the classification prompt contains; test servers key on it.
@@ -48,3 +52,11 @@ def parse_classification_answer(text: str) -> bool | None:
     if match is None:
         return None
     return match.group(1).lower() == "yes"
+
+
+def unknown_class_rejection(instruction: str, replies: Sequence[str]) -> Rejection:
+    """Return the ``UNKNOWN_CLASS`` rejection of a task whose answers stayed unparseable (or whose
+    request failed for good); ``replies`` are the raw replies (or errors), quoted, in order.
+    """
+    detail = f"unparseable answers: {' | '.join(replies)}"[:2000]
+    return Rejection(Stage.CLASSIFY, Reason.UNKNOWN_CLASS, instruction, detail)

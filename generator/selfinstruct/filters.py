@@ -11,7 +11,10 @@ instruction. Checks run in a fixed order so a candidate always gets the same rea
    "ago to" or "go tomorrow"); ``detail`` names the entry;
 4. ``WRITE_A_PROGRAM`` -- starts with "Write a program" (any case);
 5. ``PUNCTUATION_START`` -- first character in :data:`string.punctuation`;
-6. ``NON_ASCII_START`` -- first character outside ASCII ("Écrire ...").
+6. ``NON_ASCII_START`` -- first character outside ASCII ("Écrire ...");
+7. ``CONTROL_CHARACTERS`` -- a NUL or other control character (newline and tab are fine), or
+   the U+FFFD the database stores in place of one: not in the paper, but no training set wants
+   them and PostgreSQL cannot store a NUL.
 
 Leading and trailing whitespace is ignored by every check.
 """
@@ -22,6 +25,7 @@ import re
 import string
 from functools import cache
 
+from generator import characters
 from generator.records import Reason, Rejection, Stage
 from generator.selfinstruct.params import GenerationParams
 
@@ -76,4 +80,9 @@ def filter_instruction(text: str, params: GenerationParams) -> Rejection | None:
         return _reject(Reason.PUNCTUATION_START, text, f"starts with punctuation {first!r}")
     if not first.isascii():
         return _reject(Reason.NON_ASCII_START, text, f"starts with non-ASCII {first!r}")
+    unwanted = characters.unwanted_characters(stripped)
+    if unwanted:
+        return _reject(Reason.CONTROL_CHARACTERS, characters.clean(text), characters.describe(unwanted))
+    if characters.REPLACEMENT in stripped:  # what the database stored in place of one
+        return _reject(Reason.CONTROL_CHARACTERS, text, "contains U+FFFD (a replaced control character)")
     return None

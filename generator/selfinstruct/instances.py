@@ -33,6 +33,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 
+from generator import characters
 from generator.records import Instance, InstanceResult, Reason, Rejection, Stage
 from generator.selfinstruct.instructions import normalize_whitespace
 from generator.selfinstruct.params import GenerationParams
@@ -43,6 +44,7 @@ __all__ = [
     "OUTPUT_FIRST_MARKER",
     "describe_instance",
     "filter_instances",
+    "instances_outcome",
     "no_instances_rejection",
     "parse_instances",
     "render_instance_prompt",
@@ -143,14 +145,24 @@ def describe_instance(instance: Instance) -> str:
     return text[:_TEXT_LIMIT]
 
 
-def no_instances_rejection(completion: str) -> Rejection:
-    """Return the ``NO_INSTANCES`` rejection for a completion that parsed to nothing.
+def no_instances_rejection(instruction: str, parsed: int, error: str | None = None) -> Rejection:
+    """Return the ``NO_INSTANCES`` rejection of a task whose reply left no instance to keep.
 
-    :func:`filter_instances` never emits this reason (it does not see the completion);
-    the caller adds it when :func:`parse_instances` returned an empty list.
+    ``parsed`` is how many examples the reply held before the filters; ``error`` the request's
+    error when it failed for good (then there was no reply to parse).
     """
-    return Rejection(stage=Stage.INSTANCES, reason=Reason.NO_INSTANCES, text=completion[:_TEXT_LIMIT],
-                     detail="the completion held no parsable example")
+    detail = error or f"{parsed} parsed, none kept"
+    return Rejection(stage=Stage.INSTANCES, reason=Reason.NO_INSTANCES, text=instruction, detail=detail)
+
+
+def instances_outcome(instruction: str, completion: str, is_classification: bool, finish_reason: str | None,
+                      params: GenerationParams, error: str | None = None) -> InstanceResult:
+    """Parse and filter one reply; when nothing is kept, the rejections end with ``NO_INSTANCES``."""
+    parsed = parse_instances(completion, is_classification, finish_reason)
+    result = filter_instances(parsed, params)
+    if result.instances:
+        return result
+    return InstanceResult((), (*result.rejections, no_instances_rejection(instruction, len(parsed), error)))
 
 
 def _reject(reason: Reason, instance: Instance, detail: str = "") -> Rejection:
@@ -166,6 +178,9 @@ def _single_instance_reason(instance: Instance) -> Reason | None:
         return Reason.INPUT_EQUALS_OUTPUT
     if input_text.endswith(":") or output_text.endswith(":"):
         return Reason.ENDS_WITH_COLON
+    both = input_text + output_text
+    if characters.unwanted_characters(both) or characters.REPLACEMENT in both:
+        return Reason.CONTROL_CHARACTERS
     return None
 
 

@@ -14,7 +14,9 @@ Contract of :func:`load_seed_tasks`:
   ``seeds.jsonl:7: field 'instances[0].output': expected a string, got int``.
   That covers bytes that are not UTF-8, bad JSON, a line that is not an object, a missing
   field, a wrong type, an empty ``instances`` list, an empty ``id`` or ``instruction``,
-  a duplicate ``id`` (the message names both lines) and a file with no task at all;
+  a duplicate ``id`` (the message names both lines), an ``id`` or ``name`` over 200 characters
+  (the database's limit), a NUL or other control character (newline and tab are fine) or a lone
+  surrogate (``"\ud800"``) in any text field, and a file with no task at all;
 * loading is all-or-nothing: either every task is returned, in file order, or the first
   error is raised and nothing is returned.
 """
@@ -26,11 +28,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypedDict
 
+from generator import characters
 from generator.errors import SeedFileError
 from generator.records import Instance, SeedTask
 
 _STR_FIELDS = ("id", "name", "instruction")
 _NON_EMPTY_FIELDS = ("id", "instruction")
+MAX_LABEL_LENGTH = 200  # id and name: String(200) columns
 
 
 class SeedProfile(TypedDict):
@@ -52,6 +56,14 @@ def _expect_str(path: str, line: int, field: str, value: object) -> str:
     """Return ``value`` if it is a string, else raise naming the field."""
     if not isinstance(value, str):
         raise SeedFileError(path, line, f"field '{field}': expected a string, got {_type_name(value)}")
+    unwanted = characters.unwanted_characters(value)
+    if unwanted:
+        first = unwanted[0]
+        kind = "a lone surrogate" if "\ud800" <= first <= "\udfff" else "a control character"
+        raise SeedFileError(path, line, f"field '{field}': contains {kind} (U+{ord(first):04X})")
+    if field in ("id", "name") and len(value) > MAX_LABEL_LENGTH:
+        message = f"field '{field}': {len(value)} characters, at most {MAX_LABEL_LENGTH}"
+        raise SeedFileError(path, line, message)
     return value
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
-from sqlalchemy import Column, ColumnElement, Row, case, select, update
-from sqlalchemy import cast as cast_sql
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from generator.db import rows
@@ -19,6 +18,7 @@ from generator.llm.pricing import cost_usd
 from generator.records import LLMCall
 from generator.selfinstruct.params import GenerationParams
 from generator.settings import Settings
+from generator.steps.coverage import PoolCoverage
 
 T = TypeVar("T")
 
@@ -34,6 +34,8 @@ class StepContext:
     params: GenerationParams
     settings: Settings
     rng: random.Random = field(default_factory=random.Random)
+    # The tag counts steered rounds read; one per process, kept across steps (see steps/coverage.py).
+    coverage: PoolCoverage = field(default_factory=PoolCoverage)
 
 
 def batch_size(ctx: StepContext) -> int:
@@ -48,10 +50,11 @@ def chunked(items: Sequence[T], size: int) -> Iterator[list[T]]:
 
 
 def request_row(ctx: StepContext, pool_id: int, round_id: int | None, call: LLMCall,
-                task_ids: Sequence[int] | None = None) -> dict[str, object]:
+                task_ids: Sequence[int] | None = None,
+                steering: Sequence[dict[str, object]] | None = None) -> dict[str, object]:
     """The ``llm_requests`` row of ``call``, priced with the settings' token prices."""
     cost = cost_usd(call.prompt_tokens, call.completion_tokens, ctx.settings)
-    return rows.request_row(pool_id, round_id, call, task_ids=task_ids, cost_usd=cost)
+    return rows.request_row(pool_id, round_id, call, task_ids=task_ids, cost_usd=cost, steering=steering)
 
 
 def raise_if_transient(call: LLMCall) -> None:
@@ -83,26 +86,3 @@ def open_tasks(ctx: StepContext, task_ids: Sequence[int], status: str) -> list[T
     if len({(row.pool_id, row.round_id) for row in found}) > 1:
         raise ValueError(f"tasks {sorted(by_id)} belong to several rounds; a batch is one round's")
     return [cast(TaskRow, by_id[i]) for i in dict.fromkeys(task_ids) if i in by_id]
-
-
-def per_task(values: Mapping[int, object], like: Column[Any]) -> ColumnElement[Any]:
-    """Each task's own value of a column, as ``CASE id WHEN ... END`` typed like the column, so one
-    UPDATE sets different values on a batch of tasks."""
-    return cast_sql(case(dict(values), value=rows.table(Task).c.id), like.type)
-
-
-def move_tasks(session: Session, task_ids: Sequence[int], from_status: str, **values: Any) -> set[int]:
-    """Set ``values`` on the tasks still in ``from_status`` (one Core UPDATE); returns the ids whose
-    guard won.
-
-    The status guard is what makes steps idempotent: a task another delivery already moved on
-    is not moved (nor written for) again.
-    """
-    if not task_ids:
-        return set()
-    tasks = rows.table(Task)
-    statement = (
-        update(tasks).where(tasks.c.id.in_(list(task_ids)), tasks.c.status == from_status).values(**values)
-        .returning(tasks.c.id)
-    )
-    return set(session.connection().execute(statement).scalars())

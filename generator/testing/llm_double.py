@@ -163,7 +163,7 @@ class ScriptedLLMServer(ThreadingHTTPServer):
             ok = path.endswith("/models")
             return _json(200, {"object": "list", "data": data}) if ok else _error(404, f"no route {path}")
         if self.api_key is not None and auth != f"Bearer {self.api_key}":
-            return _error(401, "invalid api key")
+            return _error(401, f"Incorrect API key provided: {(auth or '').removeprefix('Bearer ')}")
         chat = path.endswith("/chat/completions")
         if not (chat or path.endswith("/completions")):
             return _error(404, f"no route {path}")

@@ -117,6 +117,33 @@ def test_a_killed_generate_resumes_and_reaches_exactly_its_target(tmp_path: Path
     assert count(db, "SELECT count(*) FROM candidates WHERE status='pending'") == 0
 
 
+def test_a_refused_round_exits_1_with_its_cause_and_a_rerun_resumes_it_to_exactly_n(tmp_path: Path) -> None:
+    with ScriptedLLMServer(SelfInstructResponder(seed=9), api_key="the-right-key") as server:
+        env = cli_env(tmp_path, server)
+        wrong = {**env, "SELFINSTRUCT_LLM_API_KEY": "sk-wrongwrongwrong"}
+        refused = run(["generate", "-n", "5"], wrong, tmp_path)
+        assert refused.returncode == 1, refused.stderr
+        assert "round 1 failed: the endpoint refused 3 generate requests in a row: 401" in refused.stderr
+        assert "wrongwrong" not in refused.stderr and server.requests_total < 10
+        again = run(["generate", "-n", "5"], {**env, "SELFINSTRUCT_LLM_API_KEY": "the-right-key"}, tmp_path)
+        assert again.returncode == 0, again.stderr
+        assert "resuming failed round 1 (target 5)" in again.stderr
+    db = tmp_path / "pool.db"
+    assert count(db, "SELECT count(*) FROM rounds") == 1
+    assert count(db, "SELECT count(*) FROM tasks WHERE origin='machine' AND status='complete'") == 5
+    assert count(db, "SELECT count(*) FROM llm_requests WHERE error LIKE '%wrongwrong%'") == 0
+
+
+def test_in_process_rounds_take_a_budget_and_a_deadline(tmp_path: Path, endpoint: ScriptedLLMServer) -> None:
+    env = cli_env(tmp_path, endpoint)
+    late = run(["generate", "-n", "50", "--deadline", "2001-01-01T00:00"], env, tmp_path)
+    assert late.returncode == 0, late.stderr
+    assert "round 1 completed (deadline)" in late.stderr
+    spent = run(["generate", "-n", "1000", "--pool", "other", "--budget-tokens", "1500"], env, tmp_path)
+    assert spent.returncode == 0, spent.stderr
+    assert "round 2 completed (budget)" in spent.stderr
+
+
 def test_a_bad_seed_file_names_file_line_and_field_and_loads_nothing(tmp_path: Path) -> None:
     bad = tmp_path / "seeds.jsonl"
     good = {
@@ -178,3 +205,20 @@ def test_export_to_an_unwritable_place_is_one_clear_error(tmp_path: Path) -> Non
     blocker.write_text("x")
     result = run(["export", "--output", str(blocker / "alpaca.json")], env, tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr and str(blocker) in result.stderr
+
+
+def test_generate_with_steer_stores_the_strategy_and_every_prompts_aims(
+    tmp_path: Path, endpoint: ScriptedLLMServer
+) -> None:
+    env = cli_env(tmp_path, endpoint)
+    done = run(["generate", "--instructions", "3", "--steer", "tag-hints"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    db = tmp_path / "pool.db"
+    with sqlite3.connect(db) as conn:
+        (steering,) = conn.execute("SELECT steering FROM rounds").fetchone()
+        plans = [json.loads(row[0]) for row in conn.execute(
+            "SELECT steering FROM llm_requests WHERE stage = 'generate'")]
+    assert json.loads(steering)["strategy"] == "tag-hints"
+    assert plans and all(plan[0]["strategy"] == "tag-hints" and plan[0]["aimed_tags"] for plan in plans)
+    bad = run(["generate", "--instructions", "3", "--steer", "sideways"], env, tmp_path)
+    assert bad.returncode == 2 and "sideways" in bad.stderr

@@ -14,7 +14,7 @@ from generator.db.engine import downgrade, is_current, make_engine, open_databas
 from generator.db.models import Base, LLMRequest
 from generator.testing.services import fresh_postgres_database
 
-TABLES = {"pools", "rounds", "tasks", "instances", "llm_requests", "rejections", "candidates"}
+TABLES = {"pools", "rounds", "tasks", "instances", "llm_requests", "rejections", "candidates", "task_quality"}
 
 
 def _roundtrip(url: str) -> None:

@@ -114,3 +114,19 @@ def test_round_completes_across_a_redis_restart(tmp_path: Path) -> None:
         log = f.log(name)
         lost_at = log.find("Connection to broker lost")
         assert lost_at >= 0 and "Connected to " in log[lost_at:], f.logs_tail()
+
+
+def test_a_refusing_endpoint_fails_a_fleet_round_after_three_refusals_with_the_message_and_no_key(
+    tmp_path: Path,
+) -> None:
+    with ScriptedLLMServer(SelfInstructResponder(seed=77), api_key="the-right-key") as server, \
+            fleet(tmp_path, server.base_url, llm_api_key="sk-wrongwrongwrong") as f:
+        f.worker("w1")
+        f.wait_ready("w1")
+        round_id = f.start_round(20)
+        counts = f.wait_round(round_id, timeout_s=60)
+        sent = server.requests_total
+    assert (counts.status, counts.end_reason) == ("failed", "error")
+    assert counts.error is not None and counts.error.startswith(
+        "the endpoint refused 3 generate requests in a row: 401 Unauthorized"), counts.error
+    assert "wrongwrong" not in counts.error and sent < 100, sent

@@ -18,7 +18,6 @@ from workers import tasks
 from workers.app import QUEUES, TASK_ROUTES, celery_config, make_app
 from workers.broker import Transport
 from workers.schedule import beat_schedule, read_schedule
-from workers.state import RoundState
 
 
 def test_delivery_is_at_least_once_with_one_message_per_process() -> None:
@@ -65,7 +64,7 @@ def test_schedule_file_rounds_and_tick(tmp_path: Path) -> None:
     every = entries["selfinstruct-round-0-main"]
     assert every["schedule"] == timedelta(minutes=30)
     assert every["kwargs"] == {"pool": "main", "instructions": 200, "until_pool_size": 50000,
-                               "budget_tokens": None, "deadline_minutes": None}
+                               "budget_tokens": None, "deadline_minutes": None, "steer": "none"}
     weekly = entries["selfinstruct-round-1-default"]["schedule"]
     assert isinstance(weekly, crontab) and weekly.hour == {3} and weekly.day_of_week == {1}
     assert list(beat_schedule(load_settings(fleet_tick_s=7))) == ["selfinstruct-tick"]
@@ -84,20 +83,6 @@ def test_a_bad_schedule_file_names_the_problem(tmp_path: Path, body: str, messag
     with pytest.raises(ConfigError, match=message) as info:
         read_schedule(path)
     assert str(path) in str(info.value)
-
-
-def test_generate_requests_follow_the_shortfall_and_the_cap() -> None:
-    fresh = RoundState(1, "running", target=100)
-    assert fresh.generate_wanted(8) == 8  # nothing known yet: 100 / 5 per request, capped
-    near_end = RoundState(1, "running", 100, tasks={"complete": 95},
-                          candidates={"admitted": 95, "rejected": 5}, generate_requests=25)
-    assert near_end.generate_wanted(8) == 2  # 5 short at 3.8 kept per request
-    waiting = RoundState(1, "running", 100, tasks={"complete": 95},
-                         candidates={"pending": 10, "admitted": 95}, generate_requests=25)
-    assert waiting.generate_wanted(8) == 0  # the pending candidates will cover it
-    done = RoundState(1, "running", 10, tasks={"complete": 10})
-    assert done.generate_wanted(8) == 0 and done.done
-    assert not RoundState(1, "running", 10, tasks={"complete": 9, "pending_instances": 1}).done
 
 
 def test_a_redis_broker_uses_the_transport_whose_closed_channels_fail_as_connection_errors() -> None:

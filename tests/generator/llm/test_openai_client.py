@@ -223,3 +223,16 @@ def test_cost_is_computed_only_when_prices_are_set() -> None:
     priced = Settings(llm_price_input_per_mtok=1.5, llm_price_output_per_mtok=2.0)
     assert cost_usd(1_000_000, 500_000, priced) == pytest.approx(2.5)
     assert cost_usd(0, 0, priced) == 0.0
+
+
+def test_error_text_loses_anything_that_looks_like_a_key_and_only_4xx_refusals_are_permanent() -> None:
+    from generator.llm.client import is_permanent_refusal
+    from generator.redaction import redact
+
+    assert redact("bad sk-abcdef1234567 and my-own-key-42", ["my-own-key-42"]) == "bad *** and ***"
+    assert redact("EMPTY key", ["EMPTY"]) == "EMPTY key"  # a placeholder is no secret
+    refusals = ("401 Unauthorized: x", "404 Not Found: m", "400 Bad Request")
+    assert all(is_permanent_refusal(e) for e in refusals)
+    assert not any(is_permanent_refusal(e) for e in (
+        "429 Too Many Requests after 6 attempts", "503 Service Unavailable after 6 attempts",
+        "request timed out after 6 attempts", "connection error: refused"))

@@ -153,3 +153,55 @@ def test_several_prompts_go_in_one_completions_request_and_are_stored_as_one_row
         tasks = session.scalars(select(Task).where(Task.origin == "machine")).all()
         assert tasks and all(t.status in ("complete", "no_instances") for t in tasks)
         assert all(t.classification_attempts in (1, 2) for t in tasks)
+
+
+def test_answers_in_no_usable_shape_fail_the_round_for_no_progress_stored_capped(tmp_path: Path) -> None:
+    from generator.db.rows import RESPONSE_CAP_CHARS
+    from generator.rounds.policy import FRUITLESS_GENERATES
+
+    with ScriptedLLMServer(lambda _prompt: "z" * 100_000) as server:
+        ctx = scripted_context(sqlite_url(tmp_path), server.base_url)
+        counts = RoundRunner(ctx).run(open_round(ctx.sessions, 5))
+    assert (counts.status, counts.end_reason) == ("failed", "error")
+    assert counts.error is not None and counts.error.startswith("no progress: the last 50 generate requests")
+    with ctx.sessions() as session:
+        generates = session.scalar(select(func.count()).where(LLMRequest.stage == "generate"))
+        assert FRUITLESS_GENERATES <= generates <= FRUITLESS_GENERATES + ctx.settings.llm_concurrency
+        longest = session.scalar(select(func.max(func.length(LLMRequest.response))))
+        assert RESPONSE_CAP_CHARS < longest < RESPONSE_CAP_CHARS + 100
+        assert session.scalar(select(func.max(func.length(Rejection.text)))) < RESPONSE_CAP_CHARS + 100
+
+
+def test_a_refusing_endpoint_fails_the_round_after_three_requests_with_the_message_and_no_key(
+    tmp_path: Path,
+) -> None:
+    from generator.llm.openai_client import OpenAIClient
+
+    with ScriptedLLMServer(SelfInstructResponder(seed=4), api_key="the-right-key") as server:
+        ctx = scripted_context(sqlite_url(tmp_path), server.base_url, concurrency=1)
+        ctx.client = OpenAIClient(server.base_url, "sk-wrong-but-secret-1234", "scripted-model",
+                                  sleep=lambda _s: None)
+        counts = RoundRunner(ctx).run(open_round(ctx.sessions, 5))
+        sent = server.requests_total
+    assert (counts.status, counts.end_reason, sent) == ("failed", "error", 3)
+    assert counts.error == ("the endpoint refused 3 generate requests in a row: 401 Unauthorized: "
+                            "Error code: 401 - Incorrect API key provided: ***")
+    with ctx.sessions() as session:
+        assert all("secret" not in (e or "") for e in session.scalars(select(LLMRequest.error)))
+
+
+def test_a_broker_outage_fails_the_round_naming_the_broker_not_the_llm(tmp_path: Path) -> None:
+    import redis
+
+    from generator.llm.openai_client import OpenAIClient
+    from generator.llm.ratelimit import RedisThrottle
+
+    dead = redis.Redis(host="127.0.0.1", port=9, socket_connect_timeout=0.2)
+    throttle = RedisThrottle(dead, "test", rpm=60, tpm=None, unavailable_grace_s=0.0, sleep=lambda _s: None)
+    with ScriptedLLMServer(SelfInstructResponder(seed=5)) as server:
+        ctx = scripted_context(sqlite_url(tmp_path), server.base_url, concurrency=1)
+        ctx.client = OpenAIClient(server.base_url, "k", "scripted-model", throttle=throttle)
+        counts = RoundRunner(ctx).run(open_round(ctx.sessions, 5))
+    assert (counts.status, counts.end_reason) == ("failed", "error")
+    assert counts.error is not None and counts.error.startswith("5 stage tasks failed; the last, generate: ")
+    assert "BrokerUnavailableError" in counts.error and "Redis unreachable" in counts.error

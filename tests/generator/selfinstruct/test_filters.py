@@ -122,3 +122,15 @@ def test_checks_run_in_order_length_before_blacklist_before_start() -> None:
     assert reason_of("Draw image") is Reason.TOO_SHORT
     assert reason_of("Write a program that draws a picture.") is Reason.BLACKLISTED
     assert reason_of("- Write a program that adds numbers.") is Reason.PUNCTUATION_START
+
+
+@pytest.mark.parametrize("text", ["Add the two\x00 numbers together.", "Add two numbers \x1b[31mtogether."])
+def test_a_nul_or_control_character_is_rejected_with_its_reason(text: str) -> None:
+    rejection = filter_instruction(text, PARAMS)
+    assert rejection is not None and rejection.reason == Reason.CONTROL_CHARACTERS
+    assert "\x00" not in rejection.text and "\x1b" not in rejection.text
+    assert rejection.detail.startswith("1 control character (U+")
+
+
+def test_newlines_and_tabs_are_not_control_characters() -> None:
+    assert filter_instruction("Add the two numbers\tand\ngive the sum.", PARAMS) is None

@@ -156,6 +156,8 @@ def test_filter_keeps_good_instances_in_order() -> None:
         (Instance("hello", "hello"), Reason.INPUT_EQUALS_OUTPUT),
         (Instance("Translate:", "Bonjour"), Reason.ENDS_WITH_COLON),
         (Instance("Bonjour", "Here is the translation:"), Reason.ENDS_WITH_COLON),
+        (Instance("Bonjour", "Hello\x00"), Reason.CONTROL_CHARACTERS),
+        (Instance("a\x07b", "Hello"), Reason.CONTROL_CHARACTERS),
     ],
 )
 def test_filter_rejects_each_bad_instance_with_its_reason(instance: Instance, reason: Reason) -> None:
@@ -198,9 +200,10 @@ def test_filter_keeps_at_most_five_and_rejects_the_rest_as_over_limit() -> None:
 
 def test_filter_of_nothing_returns_nothing_and_leaves_no_instances_to_the_caller() -> None:
     assert filter_instances([], PARAMS) == InstanceResult(instances=())
-    assert no_instances_rejection("junk") == Rejection(
-        Stage.INSTANCES, Reason.NO_INSTANCES, "junk", "the completion held no parsable example"
+    assert no_instances_rejection("Name a fruit.", 2) == Rejection(
+        Stage.INSTANCES, Reason.NO_INSTANCES, "Name a fruit.", "2 parsed, none kept"
     )
+    assert no_instances_rejection("Name a fruit.", 0, "401 Unauthorized: no").detail == "401 Unauthorized: no"
 
 
 def test_describe_instance_is_one_compact_line() -> None:

@@ -348,3 +348,32 @@ def test_a_missing_file_is_a_seed_file_error(tmp_path: Path) -> None:
     error = load_error(path)
     assert error.line is None
     assert str(path) in str(error)
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        ({"instruction": "Add\x00 it."}, "field 'instruction': contains a control character (U+0000)"),
+        ({"name": "add\x1bnumbers"}, "field 'name': contains a control character (U+001B)"),
+        ({"instances": [{"input": "2\x00", "output": "5"}]},
+         "field 'instances[0].input': contains a control character (U+0000)"),
+        ({"id": "x" * 201}, "field 'id': 201 characters, at most 200"),
+        ({"name": "n" * 300}, "field 'name': 300 characters, at most 200"),
+    ],
+)
+def test_a_nul_a_control_character_or_an_overlong_label_names_the_field(
+    tmp_path: Path, changes: dict[str, Any], fragment: str
+) -> None:
+    path = write_seeds(tmp_path, [task("a"), task("b", **changes)])
+    assert_names(load_error(path), path, 2, fragment)
+
+
+def test_a_lone_surrogate_names_the_field(tmp_path: Path) -> None:
+    line = json.dumps(task("b")).replace("Add the two", "Add the \\ud800 two")
+    path = write_seeds(tmp_path, [task("a"), line])
+    assert_names(load_error(path), path, 2, "field 'instruction': contains a lone surrogate (U+D800)")
+
+
+def test_newlines_tabs_and_crlf_in_seed_texts_are_fine(tmp_path: Path) -> None:
+    path = write_seeds(tmp_path, [task("a", instances=[{"input": "a\tb\r\nc\nd", "output": "5"}])])
+    assert load_seed_tasks(path)[0].instances[0].input == "a\tb\r\nc\nd"

@@ -1,0 +1,1 @@
+"""The HTTP API edge: FastAPI app over generator.db read functions (`selfinstruct serve`)."""
