@@ -17,6 +17,7 @@
    scikit-learn's run exceeds the time budget; partitions must be identical. Both are timed, with
    tracemalloc peaks; the blocked clustering also runs on the whole set (50K distinct tags by default:
    the pool's unique raw tags topped up with more variants and qualified forms).
+4. Tags 200 queries on the scripted endpoint with 1, 5 and 20 prompts per request: requests per task.
 """
 
 from __future__ import annotations
@@ -178,6 +179,27 @@ def bench_clustering(tasks: list[TaskTags], embedder: WordLlamaEmbedder, budget_
         size = min(len(tags), size * 2)
 
 
+def bench_tagging_requests(n_queries: int) -> None:
+    """Requests per tagged task with batching, on the scripted endpoint (completions API)."""
+    from generator.instag.records import ParsedTags
+    from generator.llm.openai_client import OpenAIClient
+    from generator.llm.tagger import LLMTagger
+    from generator.testing.llm_double import ScriptedLLMServer
+    from generator.testing.responders import SelfInstructResponder
+
+    queries = [f"Describe step {i} of planning a {DOMAINS[i % len(DOMAINS)]} project."
+               for i in range(n_queries)]
+    with ScriptedLLMServer(SelfInstructResponder(seed=1)) as server:
+        for batch in (1, 5, 20):
+            client = OpenAIClient(server.base_url, "k", "scripted", prompts_per_request=batch)
+            start = time.perf_counter()
+            run = LLMTagger(client, batch_size=batch).tag(queries)
+            elapsed = time.perf_counter() - start
+            tagged = sum(isinstance(r.outcome, ParsedTags) for r in run.results)
+            print(f"tagging {n_queries} queries, {batch:>2} per request: {len(run.calls)} requests, "
+                  f"{len(run.calls) / max(1, tagged):.3f} requests per tagged task, {elapsed:.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -194,6 +216,7 @@ def main() -> None:
     embedder = WordLlamaEmbedder()
     bench_normalization(tasks, embedder)
     cluster_tags = min(args.cluster_tags, 5000) if args.quick else args.cluster_tags
+    bench_tagging_requests(200)
     bench_clustering(tasks, embedder, args.sklearn_budget, args.seed, cluster_tags)
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from cli import fleet, novelty, query
+from cli import analysis, fleet, instag, novelty, query
 from generator.steering.params import Strategy
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ def pool_stats(pool: PoolOpt = "default", as_json: Annotated[bool, typer.Option(
 
     sessions = sessions_for(load_settings())
     with sessions() as session:
-        data = stats.pool_stats(session, repo.get_pool(session, pool))
+        data = stats.pool_stats(session, repo.get_pool(session, pool)).as_json()
     print_mapping(f"pool {pool}", data, as_json)
 
 
@@ -193,6 +193,8 @@ def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
 novelty.register(app)
 fleet.register(app)
 query.register(app, pool_app)
+analysis.register(app)
+instag.register(app)
 
 
 def main() -> None:

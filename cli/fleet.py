@@ -137,7 +137,12 @@ def generate_on_fleet(settings: Settings, pool: str, instructions: int, budget_t
 
 
 def register(app: typer.Typer) -> None:
-    """Add the fleet commands to ``app``."""
+    """Add the fleet commands to ``app``: ``round start|status|cancel``, ``worker``, ``beat``."""
+    _register_rounds(app)
+    _register_processes(app)
+
+
+def _register_rounds(app: typer.Typer) -> None:
     round_app = typer.Typer(help="Fleet rounds (run by `selfinstruct worker`s).", no_args_is_help=True)
     app.add_typer(round_app, name="round")
 
@@ -156,25 +161,34 @@ def register(app: typer.Typer) -> None:
         from generator.steering.params import SteeringParams
 
         moment = parse_deadline(deadline)
-        round_id = start_fleet_round(load_settings(), pool, instructions, budget_tokens, moment,
+        settings = load_settings()
+        round_id = start_fleet_round(settings, pool, instructions, budget_tokens, moment,
                                      SteeringParams(steer))
         typer.echo(json.dumps({"id": round_id}) if as_json else f"round {round_id} started")
+        from workers.stall import beat_warning
+
+        if (warning := beat_warning(settings)) is not None:
+            console.print(f"[yellow]warning: {warning}[/]")
 
     @round_app.command("status")
     def round_status(
         round_id: Annotated[int, typer.Argument(help="Round id.")],
         as_json: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
-        """Status (running|completed|failed|cancelled), admitted, rejections, requests, tokens, cost, rate."""
+        """Status (running|completed|failed|cancelled), admitted, rejections, requests, tokens, cost, rate;
+        for a fleet round also pending work by stage and its age, leases, beat/tick heartbeats, diagnosis."""
         from cli.progress import print_mapping
         from generator.db import repository as repo
         from generator.db import stats
         from generator.settings import load_settings
         from generator.wiring import sessions_for
+        from workers.stall import fleet_status  # Redis only: no Celery import
 
-        with sessions_for(load_settings())() as session:
+        settings = load_settings()
+        with sessions_for(settings)() as session:
             repo.get_round(session, round_id)
             data = {"id": round_id, **stats.round_counts(session, round_id).as_json()}
+            data |= fleet_status(settings, session, round_id)
         print_mapping(f"round {round_id}", data, as_json, indent=None)
 
     @round_app.command("cancel")
@@ -187,6 +201,8 @@ def register(app: typer.Typer) -> None:
         cancel_round(sessions_for(load_settings()), round_id)
         console.print(f"round {round_id} cancelled")
 
+
+def _register_processes(app: typer.Typer) -> None:
     @app.command("worker")
     def worker(
         queues: Annotated[str, typer.Option("--queues", "-Q", help="Comma-separated.")] = DEFAULT_QUEUES,

@@ -32,6 +32,7 @@ from generator.steps import StepContext
 from generator.steps.admission import PoolIndex
 from generator.steps.coverage import PoolCoverage
 from workers.hints import Hints
+from workers.leases import LeaseStore, require_redis
 
 # How stale a cached round status may be: after a cancel, the round's tasks may still call the
 # endpoint for this long (one query per task saved in exchange).
@@ -46,6 +47,7 @@ class WorkerContext:
     sessions: sessionmaker[Session]
     hints: Hints
     app: Any  # the Celery app messages are sent through (untyped library)
+    leases: LeaseStore
     _client: LLMClient | None = None
     _round_pools: dict[int, int] = field(default_factory=dict)
     _params: dict[int, GenerationParams] = field(default_factory=dict)
@@ -63,15 +65,13 @@ class WorkerContext:
         """Connect to the database and Redis named by ``settings``; the fleet needs PostgreSQL."""
         if not settings.database_url.startswith("postgresql"):
             raise ConfigError("the fleet needs PostgreSQL: set SELFINSTRUCT_DATABASE_URL=postgresql://...")
-        url = settings.rate_limit_redis_url
-        if url is None:
-            raise ConfigError("the fleet needs Redis: set SELFINSTRUCT_BROKER_URL or SELFINSTRUCT_REDIS_URL")
-        client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        client = redis.Redis.from_url(require_redis(settings), socket_timeout=10, socket_connect_timeout=5)
         # Workers do not migrate (many at once would race): `round start` / `selfinstruct db upgrade` do.
         sessions = open_database(
             settings.database_url, migrate=False, connect_timeout_s=settings.database_connect_timeout_s
         )
-        return cls(settings, sessions, Hints(client, ttl_s=settings.visibility_timeout_s), app)
+        leases = LeaseStore(client, settings.lease_s, settings.queue_wait_s)
+        return cls(settings, sessions, Hints(client, ttl_s=settings.visibility_timeout_s), app, leases)
 
     def client(self) -> LLMClient:
         """The process's LLM client, built on first use (it may ask the endpoint for its model)."""

@@ -22,7 +22,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import redis
 import yaml
+from celery.beat import PersistentScheduler
 from celery.schedules import crontab
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import func, select
@@ -30,12 +32,29 @@ from sqlalchemy import func, select
 from generator.db import repository as repo
 from generator.db.models import Task
 from generator.errors import ConfigError
-from generator.settings import Settings
+from generator.settings import Settings, load_settings
 from generator.steering import SteeringParams, Strategy
-from workers import control
+from workers import control, stall
 from workers.context import WorkerContext
+from workers.leases import require_redis
 
 log = logging.getLogger(__name__)
+
+
+class Scheduler(PersistentScheduler):  # type: ignore[misc]
+    """Celery's file-backed beat scheduler; every loop also writes beat's heartbeat
+    (:func:`workers.stall.note_beat`), so ``round status`` can tell whether a scheduler is alive."""
+
+    _heartbeat: redis.Redis | None = None
+
+    def tick(self, *args: Any, **kwargs: Any) -> float:
+        try:
+            if self._heartbeat is None:
+                self._heartbeat = redis.Redis.from_url(require_redis(load_settings()), socket_timeout=5)
+            stall.note_beat(self._heartbeat)
+        except (redis.RedisError, ConfigError) as exc:
+            log.warning("beat heartbeat not written: %s", exc)
+        return float(super().tick(*args, **kwargs))
 
 
 class ScheduledRound(BaseModel):

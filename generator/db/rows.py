@@ -48,7 +48,9 @@ def request_row(
         "response": (json.dumps(responses) if many else responses[0]) if responses else None,
         "finish_reason": ",".join(finishes) if finishes else None,
         "prompt_count": len(call.prompts), "prompt_tokens": _count(call.prompt_tokens),
-        "completion_tokens": _count(call.completion_tokens), "latency_ms": call.latency_s * 1000.0,
+        "completion_tokens": _count(call.completion_tokens),
+        "cached_tokens": None if call.cached_tokens is None else _count(call.cached_tokens),
+        "latency_ms": call.latency_s * 1000.0,
         "cost_usd": cost_usd, "attempts": call.attempts, "error": call.error, "created_at": utcnow(),
     }
 

@@ -10,6 +10,8 @@ from importlib import resources
 
 CHAT_TEMPLATE = "tag_chat.txt"
 COMPLETION_TEMPLATE = "tag_completion.txt"
+# Phrases that identify a tag prompt (the scripted test endpoint answers on them).
+TAG_MARKERS: tuple[str, ...] = ("every intention behind it", "the intentions behind it")
 # A base model continues the few-shot list; stop before it writes the next example.
 COMPLETION_STOP: tuple[str, ...] = ("\n\nQuery:", "\nQuery:", "\n\n")
 

@@ -23,7 +23,8 @@ from collections.abc import Callable
 import redis
 
 from generator.errors import BrokerUnavailableError, ConfigError
-from generator.llm.openai_client import OpenAIClient, build_client
+from generator.llm.endpoint import build_client
+from generator.llm.openai_client import OpenAIClient
 from generator.settings import Settings
 
 KEY_PREFIX = "selfinstruct:ratelimit:"

@@ -53,7 +53,8 @@ def request_row(ctx: StepContext, pool_id: int, round_id: int | None, call: LLMC
                 task_ids: Sequence[int] | None = None,
                 steering: Sequence[dict[str, object]] | None = None) -> dict[str, object]:
     """The ``llm_requests`` row of ``call``, priced with the settings' token prices."""
-    cost = cost_usd(call.prompt_tokens, call.completion_tokens, ctx.settings)
+    cached = min(call.cached_tokens, call.prompt_tokens) if call.cached_tokens is not None else None
+    cost = cost_usd(call.prompt_tokens, call.completion_tokens, ctx.settings, cached)
     return rows.request_row(pool_id, round_id, call, task_ids=task_ids, cost_usd=cost, steering=steering)
 
 

@@ -1,8 +1,8 @@
 """Coverage steering: rounds.steering (the round's SteeringParams) and llm_requests.steering (per prompt:
 strategy, aimed-at tags, in-context example task ids, vocabulary version)
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
