@@ -18,8 +18,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from cli import analysis, fleet, novelty, query
+from cli import analysis, fleet, instag, novelty, query
 from cli.failures import describe_failure
+from generator.steering.params import Strategy
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from generator.db.stats import RoundCounts
     from generator.selfinstruct.params import GenerationParams
     from generator.settings import Settings
+    from generator.steering.params import SteeringParams
 
 app = typer.Typer(help="Self-Instruct synthetic instruction data generator.", no_args_is_help=True)
 seeds_app = typer.Typer(help="Seed tasks.", no_args_is_help=True)
@@ -55,19 +57,23 @@ def generate(
     deadline: Annotated[str | None, typer.Option(
         "--deadline", help="Stop the round at this ISO 8601 moment; naive = local.",
         callback=fleet.check_deadline)] = None,
+    steer: fleet.SteerOpt = Strategy.NONE,
 ) -> None:
     """Run one round in-process until N new instructions are admitted, classified and have instances.
 
-    Interrupt it (or let it fail) and run it again: it resumes the pool's unfinished round. With
+    Interrupt it (or let it fail) and run it again: it resumes the pool's unfinished round (with the
+    steering it was started with). ``--steer`` aims the prompts at what the pool's tags cover least. With
     SELFINSTRUCT_BROKER_URL set, the round runs on the worker fleet and this command follows it.
     """
     from generator.settings import load_settings
+    from generator.steering.params import SteeringParams
     from generator.wiring import sessions_for
 
     settings = load_settings()
-    limits = RoundLimits(budget_tokens, fleet.parse_deadline(deadline))
+    limits = RoundLimits(budget_tokens, fleet.parse_deadline(deadline), SteeringParams(steer))
     if settings.broker_url is not None:
-        fleet.generate_on_fleet(settings, pool, instructions, limits.budget_tokens, limits.deadline)
+        fleet.generate_on_fleet(settings, pool, instructions, limits.budget_tokens, limits.deadline,
+                                limits.steering)
         return
     sessions = sessions_for(settings)
     from generator.db.runner_lock import runner_lock
@@ -108,6 +114,7 @@ class RoundLimits:
 
     budget_tokens: int | None = None
     deadline: datetime | None = None
+    steering: SteeringParams | None = None
 
 
 def _open_or_resume(settings: Settings, sessions: sessionmaker[Session], pool: str, instructions: int,
@@ -115,17 +122,20 @@ def _open_or_resume(settings: Settings, sessions: sessionmaker[Session], pool: s
     """The round to run: the pool's unfinished (or failed) in-process round, else a new one."""
     from generator.db import repository as repo
     from generator.db.statuses import RoundStatus
+    from generator.steering.params import SteeringParams
     from generator.wiring import ensure_seeded_pool, params_of
 
     with sessions.begin() as session:
         pool_row = ensure_seeded_pool(session, settings, pool)
         rnd = repo.resumable_round(session, pool_row.id)
         if rnd is None:
+            steering = SteeringParams.round_json(limits.steering)
             rnd = repo.open_round(session, pool_row, instructions, budget_tokens=limits.budget_tokens,
-                                  deadline=limits.deadline)
+                                  deadline=limits.deadline, steering=steering)
         else:
             verb = "resuming failed" if rnd.status == RoundStatus.FAILED else "resuming"
-            console.print(f"{verb} round {rnd.id} (target {rnd.target})")
+            steer = SteeringParams.from_json(rnd.steering).strategy
+            console.print(f"{verb} round {rnd.id} (target {rnd.target}, steer {steer})")
             if instructions != rnd.target:
                 console.print(f"[yellow]-n {instructions} ignored: round {rnd.id} keeps its target of "
                               f"{rnd.target} (cancel it to start a round with a new target)[/]")
@@ -180,7 +190,7 @@ def pool_stats(pool: PoolOpt = "default", as_json: Annotated[bool, typer.Option(
 
     sessions = sessions_for(load_settings())
     with sessions() as session:
-        data = stats.pool_stats(session, repo.get_pool(session, pool))
+        data = stats.pool_stats(session, repo.get_pool(session, pool)).as_json()
     print_mapping(f"pool {pool}", data, as_json)
 
 
@@ -224,6 +234,7 @@ novelty.register(app)
 fleet.register(app)
 query.register(app, pool_app)
 analysis.register(app)
+instag.register(app)
 
 
 def main() -> None:

@@ -30,7 +30,8 @@ def describe(counts: RoundCounts) -> str:
     cost = f" · ${counts.cost_usd:.4f}" if counts.cost_usd is not None else ""
     return (
         f"admitted {counts.admitted} · rejected: {rejected} · requests {counts.requests}"
-        f" ({counts.failed_requests} failed) · tokens {counts.tokens}{cost}"
+        f" ({counts.failed_requests} failed) · tokens {counts.tokens}"
+        f" (prompt {counts.prompt_tokens}, cached {counts.cached_tokens}){cost}"
     )
 
 

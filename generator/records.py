@@ -96,6 +96,9 @@ class LLMCall:
     choices: tuple[Choice, ...] = ()
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # Prompt tokens served from the endpoint's prompt cache (``usage.prompt_tokens_details.cached_tokens``);
+    # None when the endpoint does not report it.
+    cached_tokens: int | None = None
     latency_s: float = 0.0
     error: str | None = None
     attempts: int = 1

@@ -68,9 +68,20 @@ class Settings(BaseSettings):
     llm_prompts_per_request: int = Field(default=1, ge=1, le=20)
     llm_price_input_per_mtok: float | None = Field(default=None, ge=0)
     llm_price_output_per_mtok: float | None = Field(default=None, ge=0)
+    # Price of prompt tokens served from the endpoint's cache; unset = priced as ordinary input.
+    llm_price_cached_input_per_mtok: float | None = Field(default=None, ge=0)
     embedded_threads: int | None = Field(default=None, ge=1)
     embedded_ctx: int = Field(default=2048, ge=512)
+    # llama-cpp-python's RAM prompt cache (MiB; 0 = off): evaluated prefixes are kept and reused
+    # across requests, so each stage's few-shot block is evaluated about once per run.
+    embedded_prompt_cache_mb: int = Field(default=256, ge=0)
+    # Send the embedded server one request at a time, grouped by stage (generator/rounds/ordering.py).
+    embedded_prefix_ordering: bool = True
     embedded_startup_timeout_s: float = Field(default=180.0, gt=0)
+    # InsTag: the embedder of the semantic aggregation (wordllama | sentence-transformers | openai | fake)
+    instag_embedder: str = "wordllama"
+    instag_embedding_model: str | None = None
+    instag_embedding_base_url: str | None = None
     broker_url: str | None = None
     result_backend: str | None = None
     redis_url: str | None = None
@@ -83,6 +94,16 @@ class Settings(BaseSettings):
         default=3600.0, gt=0,
         description="Redis broker: seconds after which a task whose worker died unacknowledged is delivered "
         "again; also how long a work hint stays claimed. Keep it above task_time_limit_s.",
+    )
+    lease_s: float = Field(
+        default=15.0, ge=3,
+        description="Fleet: how long a running stage task holds its items without renewing; a heartbeat "
+        "thread renews every lease_s/3, and a tick re-sends the work of a task whose lease expired.",
+    )
+    queue_wait_s: float = Field(
+        default=600.0, gt=0,
+        description="Fleet: how long a queued (not yet started) message keeps its items claimed; after "
+        "that a tick sends the work again (one duplicate per item per queue_wait_s at most).",
     )
     task_time_limit_s: float = Field(
         default=900.0, gt=0,

@@ -21,6 +21,15 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
   echo "starting postgresql"
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
 fi
+# RabbitMQ is optional (its fleet tests skip without it): start it when installed and down.
+if command -v rabbitmq-server >/dev/null && ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+  echo "starting rabbitmq"
+  rabbitmq-server -detached || echo "rabbitmq did not start: its tests will skip"
+  for _ in $(seq 1 60); do
+    if (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then break; fi
+    sleep 1
+  done
+fi
 for _ in $(seq 1 30); do
   if (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
     break

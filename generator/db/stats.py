@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from generator.db.models import Candidate, LLMRequest, Pool, Rejection, Round, Task
+from generator.db.readmodels import PoolStats, RequestTotals, TokenTotals
 from generator.db.repository import COMPLETE, LIVE_STATUSES, NO_INSTANCES
 
 
@@ -31,6 +32,8 @@ class RoundCounts:
     failed_requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # Prompt tokens the endpoint reported as served from its cache (0 when none reported it).
+    cached_tokens: int = 0
     cost_usd: float | None = None
     elapsed_s: float = 0.0
     error: str | None = None  # why a failed round failed
@@ -40,13 +43,18 @@ class RoundCounts:
         return self.prompt_tokens + self.completion_tokens
 
     @property
+    def uncached_prompt_tokens(self) -> int:
+        return self.prompt_tokens - self.cached_tokens
+
+    @property
     def rate_per_min(self) -> float:
         """Completed instructions per minute of wall time since the round started."""
         return 60.0 * self.complete / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
-        out.update(tokens=self.tokens, rate_per_min=round(self.rate_per_min, 3))
+        out.update(tokens=self.tokens, uncached_prompt_tokens=self.uncached_prompt_tokens,
+                   rate_per_min=round(self.rate_per_min, 3))
         return out
 
 
@@ -55,7 +63,8 @@ def _as_utc(moment: datetime) -> datetime:
 
 
 def _request_totals(session: Session, where: Any) -> Any:
-    """(requests, failed, prompt tokens, completion tokens, cost or None) of the matching requests."""
+    """(requests, failed, prompt tokens, completion tokens, cost or None, cached prompt tokens) of the
+    matching requests."""
     return session.execute(
         select(
             func.count(),
@@ -63,6 +72,7 @@ def _request_totals(session: Session, where: Any) -> Any:
             func.coalesce(func.sum(LLMRequest.prompt_tokens), 0),
             func.coalesce(func.sum(LLMRequest.completion_tokens), 0),
             func.sum(LLMRequest.cost_usd),
+            func.coalesce(func.sum(LLMRequest.cached_tokens), 0),
         ).where(where)
     ).one()
 
@@ -104,13 +114,14 @@ def round_counts(session: Session, round_id: int) -> RoundCounts:
         failed_requests=req[1],
         prompt_tokens=int(req[2]),
         completion_tokens=int(req[3]),
+        cached_tokens=int(req[5]),
         cost_usd=float(req[4]) if req[4] is not None else None,
         elapsed_s=(end - _as_utc(rnd.created_at)).total_seconds(),
         error=rnd.error,
     )
 
 
-def pool_stats(session: Session, pool: Pool) -> dict[str, Any]:
+def pool_stats(session: Session, pool: Pool) -> PoolStats:
     """Pool-wide statistics: tasks by origin / classification / status, rejections, tokens, cost."""
 
     def grouped(*cols: Any, model: Any = Task) -> list[tuple[Any, ...]]:
@@ -120,23 +131,23 @@ def pool_stats(session: Session, pool: Pool) -> dict[str, Any]:
     cls_names = {True: "yes", False: "no", None: "unknown"}
     req = _request_totals(session, LLMRequest.pool_id == pool.id)
     by_stage = grouped(LLMRequest.stage, model=LLMRequest)
-    return {
-        "pool": pool.name,
-        "tasks": sum(n for _, n in grouped(Task.origin)),
-        "by_origin": {o: n for o, n in grouped(Task.origin)},
-        "by_classification": {cls_names[c]: n for c, n in grouped(Task.is_classification)},
-        "by_status": {s: n for s, n in grouped(Task.status)},
-        "instances": session.scalar(
+    return PoolStats(
+        pool=pool.name,
+        tasks=sum(n for _, n in grouped(Task.origin)),
+        by_origin={o: n for o, n in grouped(Task.origin)},
+        by_classification={cls_names[c]: n for c, n in grouped(Task.is_classification)},
+        by_status={s: n for s, n in grouped(Task.status)},
+        instances=int(session.scalar(
             select(func.count()).select_from(Task).join(Task.instances).where(Task.pool_id == pool.id)
-        ),
-        "rejections": {
+        ) or 0),
+        rejections={
             f"{st}/{r}": n for st, r, n in grouped(Rejection.stage, Rejection.reason, model=Rejection)
         },
-        "rounds": {s: n for s, n in grouped(Round.status, model=Round)},
-        "requests": {"total": req[0], "failed": req[1], "by_stage": {s: n for s, n in by_stage}},
-        "tokens": {"prompt": int(req[2]), "completion": int(req[3]), "total": int(req[2]) + int(req[3])},
-        "cost_usd": float(req[4]) if req[4] is not None else None,
-    }
+        rounds={s: n for s, n in grouped(Round.status, model=Round)},
+        requests=RequestTotals(req[0], req[1], {s: n for s, n in by_stage}),
+        tokens=TokenTotals(int(req[2]), int(req[3]), int(req[5])),
+        cost_usd=float(req[4]) if req[4] is not None else None,
+    )
 
 
 def list_tasks(

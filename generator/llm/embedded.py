@@ -82,6 +82,19 @@ def model_path(directory: Path) -> Path:
     return target
 
 
+def cache_args(settings: Settings) -> list[str]:
+    """llama-cpp-python server flags for its RAM prompt cache (none when the cache is off).
+
+    The server keeps the evaluated KV state of recent prompts and restores the one sharing the
+    longest prefix with a new prompt, so the static few-shot block of each stage is evaluated
+    about once per run even when stages alternate (see generator/rounds/ordering.py).
+    """
+    if settings.embedded_prompt_cache_mb <= 0:
+        return []
+    size = settings.embedded_prompt_cache_mb * 1024 * 1024
+    return ["--cache", "true", "--cache_type", "ram", "--cache_size", str(size)]
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -132,6 +145,7 @@ class EmbeddedServer:
         port = _free_port()
         args = ["--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
                 "--n_ctx", str(self.settings.embedded_ctx), "--model_alias", MODEL_ALIAS]
+        args += cache_args(self.settings)
         if self.settings.embedded_threads is not None:  # else llama-cpp-python's default: half the CPUs
             threads = str(self.settings.embedded_threads)
             args += ["--n_threads", threads, "--n_threads_batch", threads]

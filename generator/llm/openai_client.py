@@ -23,12 +23,10 @@ from typing import Any
 import httpx2
 import openai
 
-from generator.errors import ConfigError
 from generator.llm.client import TRANSIENT_4XX, Throttle
 from generator.records import Choice, LLMCall, Stage
 from generator.redaction import redact
 from generator.selfinstruct.params import Decoding
-from generator.settings import Settings
 
 MAX_STOP_SEQUENCES = 4      # the OpenAI API rejects requests with more than 4 stop strings
 BACKOFF_BASE_S = 0.5        # first retry waits up to this; doubles per attempt
@@ -110,6 +108,7 @@ class OpenAIClient:
                                    attempts=attempts, latency_s=latency, transient=True)
                 continue
             return replace(call, choices=choices, prompt_tokens=usage[0], completion_tokens=usage[1],
+                           cached_tokens=usage[2],
                            latency_s=time.perf_counter() - started, attempts=attempts)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
@@ -118,7 +117,7 @@ class OpenAIClient:
         # Full jitter (AWS architecture blog): spreads a fleet's retries instead of synchronising them.
         return self._rng.uniform(0.0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1)))
 
-    def _request(self, batch: tuple[str, ...], d: Decoding) -> tuple[tuple[Choice, ...], tuple[int, int]]:
+    def _request(self, batch: tuple[str, ...], d: Decoding) -> tuple[tuple[Choice, ...], Usage]:
         # The body is posted as-is and the answer read as plain JSON: the openai client's request
         # transform and response models cost more CPU than the rest of a fleet task together, and
         # its ``post`` keeps the same auth, timeouts and error types (see _classify).
@@ -169,11 +168,22 @@ def _choices(data: dict[str, Any], expected: int, chat: bool) -> tuple[Choice, .
     return tuple(by_index[i] for i in range(expected))
 
 
-def _usage(data: dict[str, Any]) -> tuple[int, int]:
-    """(prompt, completion) tokens from ``usage``; 0 when the endpoint does not report them."""
+# (prompt tokens, completion tokens, cached prompt tokens or None when not reported)
+Usage = tuple[int, int, int | None]
+
+
+def _usage(data: dict[str, Any]) -> Usage:
+    """Token counts from ``usage``: prompt and completion are 0 when the endpoint does not report
+    them; cached is ``usage.prompt_tokens_details.cached_tokens`` (OpenAI, vLLM, llama.cpp's own
+    server), None when absent -- "not reported" is never stored as "nothing was cached"."""
     usage = data.get("usage")
     usage = usage if isinstance(usage, dict) else {}
-    return _token_count(usage.get("prompt_tokens")), _token_count(usage.get("completion_tokens"))
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    known = isinstance(cached, int) and not isinstance(cached, bool) and cached >= 0
+    prompt = _token_count(usage.get("prompt_tokens"))
+    completion = _token_count(usage.get("completion_tokens"))
+    return prompt, completion, min(_token_count(cached), prompt) if known else None
 
 
 def _token_count(value: object) -> int:
@@ -216,50 +226,3 @@ def _retry_after(headers: Any) -> float | None:
         return float(email.utils.parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
-
-
-def build_client(
-    settings: Settings,
-    base_url: str | None = None,
-    model: str | None = None,
-    throttle: Throttle | None = None,
-    stop: threading.Event | None = None,
-) -> OpenAIClient:
-    """The client for ``base_url`` (the embedded server's) or ``SELFINSTRUCT_LLM_BASE_URL``.
-
-    The model is ``model``, else ``SELFINSTRUCT_LLM_MODEL``, else the first id the endpoint lists
-    at ``/models`` (the embedded server serves exactly one); ConfigError if none can be found.
-    """
-    url = base_url or settings.llm_base_url
-    if url is None:
-        raise ConfigError("SELFINSTRUCT_LLM_BASE_URL is not set and no embedded server was started")
-    name = model or settings.llm_model or _first_model(url, settings.api_key, settings.llm_timeout_s)
-    return OpenAIClient(
-        url, settings.api_key, name, api=settings.llm_api, timeout_s=settings.llm_timeout_s,
-        max_retries=settings.llm_max_retries, throttle=throttle,
-        prompts_per_request=settings.prompts_per_request, stop=stop,
-    )
-
-
-def _first_model(base_url: str, api_key: str, timeout_s: float) -> str:
-    client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=min(timeout_s, 30.0), max_retries=2)
-    try:
-        ids = [m.id for m in client.models.list()]
-    except openai.APIError as exc:
-        raise ConfigError(_models_error(base_url, api_key, exc)) from None
-    if not ids:
-        where = redact(base_url)
-        raise ConfigError(f"SELFINSTRUCT_LLM_MODEL is not set and {where}/models lists no model; set it")
-    return ids[0]
-
-
-def _models_error(base_url: str, api_key: str, exc: openai.APIError) -> str:
-    """Why the model list could not be read, blaming what is wrong (the key, the URL), secrets redacted."""
-    where = f"{redact(base_url, (api_key,))}/models"
-    if isinstance(exc, openai.APIStatusError) and exc.status_code in (401, 403):
-        reason = redact(exc.message[:300], (api_key,))
-        return f"the endpoint refused the API key at {where} ({reason}): check SELFINSTRUCT_LLM_API_KEY"
-    _, reason, _ = _classify(exc)
-    reason = redact(reason, (api_key,))
-    return (f"cannot list the models at {where} ({reason}): check SELFINSTRUCT_LLM_BASE_URL "
-            "or set SELFINSTRUCT_LLM_MODEL")

@@ -24,7 +24,8 @@ from threading import Event
 import redis
 
 from generator.errors import BrokerUnavailableError, ConfigError
-from generator.llm.openai_client import OpenAIClient, build_client
+from generator.llm.endpoint import build_client
+from generator.llm.openai_client import OpenAIClient
 from generator.settings import Settings
 
 KEY_PREFIX = "selfinstruct:ratelimit:"

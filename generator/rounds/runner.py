@@ -24,6 +24,7 @@ from generator.db.statuses import RoundStatus, TaskStatus
 from generator.errors import LLMTransientError
 from generator.rounds import policy
 from generator.rounds.ending import finish
+from generator.rounds.ordering import order_by_prompt_prefix, request_slots
 from generator.rounds.state import observe
 from generator.steps.admission import PoolIndex, admit_pending
 
@@ -55,13 +56,14 @@ class RoundRunner:
         self._last_failure = ""
         self._last_progress = 0.0
         self._resumed_after = 0  # requests up to this id were sent before this run (see observe)
+        self._slots = request_slots(ctx.settings, ctx.settings.embedded_prefix_ordering)
 
     def run(self, round_id: int) -> RoundCounts:
         """Run (or resume) the round until it ends or a stop is requested; return its counts."""
         with self.ctx.sessions() as session:
             index = PoolIndex(repo.get_round(session, round_id).pool_id, self.ctx.params.rouge_threshold)
             self._resumed_after = requests.last_request_id(session, round_id)
-        with ThreadPoolExecutor(max_workers=self.ctx.settings.llm_concurrency) as pool:
+        with ThreadPoolExecutor(max_workers=self._slots) as pool:
             while self._turn(pool, round_id, index):
                 self._collect(self.poll_s)
                 self._report(round_id)
@@ -94,17 +96,19 @@ class RoundRunner:
         return True
 
     def _stage_jobs(self, session: Session, round_id: int) -> list[Job]:
-        """Batches of open tasks with no job in flight, instances first (they finish tasks)."""
+        """Batches of open tasks with no job in flight, instances first (they finish tasks), grouped by
+        prompt prefix (generator/rounds/ordering.py)."""
         busy = {(kind, i) for kind, ids in self._inflight.values() if kind != "generate" for i in ids}
         todo: list[Job] = []
         for kind, status in STAGE_JOBS:
-            free = [t.id for t in repo.tasks_in_status(session, round_id, status) if (kind, t.id) not in busy]
+            open_ = [t for t in repo.tasks_in_status(session, round_id, status) if (kind, t.id) not in busy]
+            free = order_by_prompt_prefix(open_)  # one instance template's prompts back to back
             todo += [(kind, tuple(batch)) for batch in steps.chunked(free, steps.batch_size(self.ctx))]
         return todo
 
     def _start(self, pool: ThreadPoolExecutor, jobs: list[Job], generate: int, round_id: int) -> None:
         """Submit stage jobs, then generate jobs up to ``generate`` in flight, within the concurrency."""
-        slots = self.ctx.settings.llm_concurrency
+        slots = self._slots
         for job in jobs:
             if len(self._inflight) >= slots:
                 return

@@ -3,7 +3,9 @@
 Serves ``GET /v1/models``, ``POST /v1/completions`` (``prompt`` a string or a list: one choice per
 prompt, with its ``index``) and ``POST /v1/chat/completions`` (the last user message is the prompt).
 ``responder`` maps prompt -> text; then ``stop`` cuts at the earliest stop string and ``max_tokens``
-(whitespace words are tokens) cuts with finish_reason "length"; usage is reported in words.
+(whitespace words are tokens) cuts with finish_reason "length"; usage is reported in words. With
+``prompt_cache=True`` it also reports ``usage.prompt_tokens_details.cached_tokens``: the leading words
+each prompt shares with an earlier one (:class:`PrefixCache`), as OpenAI does.
 Faults come from ``script`` (the next answers in order: "ok", "truncate", "garbage-text",
 "garbage-schema", "sleep:SECONDS" or an HTTP status such as "429") or at random through
 ``fault_rate`` / ``garbage_rate`` / ``truncate_rate``. No pytest import: the benchmark uses it.
@@ -29,6 +31,7 @@ from typing import Any
 if not __package__:  # run as a script: make ``tests`` and ``generator`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from generator.testing.completion_text import count_words, cut_words, echo_responder, prompts_of, shape
+from generator.testing.prefix_cache import PrefixCache
 
 Responder = Callable[[str], str]
 Reply = tuple[int, bytes, dict[str, str]]
@@ -87,12 +90,14 @@ class ScriptedLLMServer(ThreadingHTTPServer):
         garbage_rate: float = 0.0, truncate_rate: float = 0.0, seed: int = 0, script: Iterable[str] = (),
         model: str = "scripted-model", api_key: str | None = None, retry_after_s: float | None = None,
         reverse_choices: bool = False, max_bodies: int = 1000, host: str = "127.0.0.1", port: int = 0,
+        prompt_cache: bool = False,
     ) -> None:
         super().__init__((host, port), _Handler)
         self.responder, self.latency_s, self.model = responder, latency_s, model
         self.fault_rate, self.garbage_rate, self.truncate_rate = fault_rate, garbage_rate, truncate_rate
         self.api_key, self.retry_after_s, self.reverse_choices = api_key, retry_after_s, reverse_choices
         self.script: deque[str] = deque(script)
+        self.prompt_cache = PrefixCache() if prompt_cache else None
         self.requests_total = 0
         self.prompts_total = 0  # prompts of the completions requests answered with 200
         self.status_counts: Counter[int] = Counter()
@@ -204,11 +209,15 @@ class ScriptedLLMServer(ThreadingHTTPServer):
         if self.reverse_choices:
             choices.reverse()  # lets tests prove the client maps choices back by index
         prompt_words = sum(count_words(p) for p in prompts)
+        usage: dict[str, Any] = {"prompt_tokens": prompt_words, "completion_tokens": used,
+                                 "total_tokens": prompt_words + used}
+        if self.prompt_cache is not None:
+            cached = sum(self.prompt_cache.lookup_and_store(p) for p in prompts)
+            usage["prompt_tokens_details"] = {"cached_tokens": cached}
         return {
             "id": f"cmpl-{self.requests_total}", "object": "chat.completion" if chat else "text_completion",
             "created": int(time.time()), "model": body.get("model", self.model), "choices": choices,
-            "usage": {"prompt_tokens": prompt_words, "completion_tokens": used,
-                      "total_tokens": prompt_words + used},
+            "usage": usage,
         }
 
 

@@ -83,3 +83,24 @@ def test_migration_0002_lists_the_task_of_every_older_request_on_sqlite(tmp_path
 def test_migration_0002_lists_the_task_of_every_older_request_on_postgresql() -> None:
     with fresh_postgres_database() as url:
         _requests_stored_before_batching_name_their_task(url)
+
+
+def _cached_tokens_column_comes_and_goes(url: str) -> None:
+    engine = make_engine(url)
+    upgrade(engine)
+    assert "cached_tokens" in {c["name"] for c in inspect(engine).get_columns("llm_requests")}
+    downgrade(engine, "0006")
+    assert "cached_tokens" not in {c["name"] for c in inspect(engine).get_columns("llm_requests")}
+    upgrade(engine)
+    assert is_current(engine)
+    engine.dispose()
+
+
+def test_migration_0007_adds_and_drops_cached_tokens_on_sqlite(tmp_path: Path) -> None:
+    _cached_tokens_column_comes_and_goes(f"sqlite:///{tmp_path / 'cached.db'}")
+
+
+@pytest.mark.services
+def test_migration_0007_adds_and_drops_cached_tokens_on_postgresql() -> None:
+    with fresh_postgres_database() as url:
+        _cached_tokens_column_comes_and_goes(url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 from pathlib import Path
+from typing import Any
 
 from rouge_score import rouge_scorer
 from sqlalchemy import func, select
@@ -20,7 +21,8 @@ from generator.wiring import ensure_seeded_pool, params_of
 
 
 def scripted_context(
-    db_url: str, base_url: str, *, concurrency: int = 3, seed: int = 1, max_retries: int = 6
+    db_url: str, base_url: str, *, concurrency: int = 3, seed: int = 1, max_retries: int = 6,
+    **settings_overrides: Any,
 ) -> StepContext:
     """A StepContext on ``db_url`` talking to the scripted server at ``base_url``, with no backoff waits."""
     settings = Settings(
@@ -29,6 +31,7 @@ def scripted_context(
         llm_model="scripted-model",
         llm_concurrency=concurrency,
         llm_max_retries=max_retries,
+        **settings_overrides,
     )
     sessions = open_database(db_url)
     with sessions.begin() as session:

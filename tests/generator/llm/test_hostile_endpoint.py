@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from generator.errors import ConfigError
-from generator.llm.openai_client import MAX_TOKEN_COUNT, OpenAIClient, build_client
+from generator.llm.endpoint import build_client
+from generator.llm.openai_client import MAX_TOKEN_COUNT, OpenAIClient
 from generator.records import Stage
 from generator.redaction import redact
 from generator.selfinstruct.params import Decoding

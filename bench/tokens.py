@@ -1,0 +1,143 @@
+"""Token-efficiency benchmark (issue 15): the same round size, side by side in one run.
+
+On the embedded default (no SELFINSTRUCT_LLM_BASE_URL) each arm starts its own llama.cpp server
+and runs one round of ``--instructions`` kept instructions on a fresh SQLite pool with the same
+seed, changing only the prefix-reuse settings:
+
+* ``baseline``      -- no RAM prompt cache, SELFINSTRUCT_LLM_CONCURRENCY requests in flight (stages
+                       interleave on the server's single slot): the behaviour before issue 15;
+* ``ordered``       -- one request at a time, grouped by stage (generator/rounds/ordering.py);
+* ``ram-cache``     -- llama-cpp-python's RAM prompt cache, requests still interleaved;
+* ``ordered+cache`` -- both: the new default.
+
+llama.cpp always reuses the prefix it evaluated last; that cannot be switched off, so the baseline
+still gets the hits its interleaving leaves. The server does not report cached tokens
+(``cached`` stays unknown there). With ``--double`` the arms run against the scripted double with its
+prompt cache off / on, which reports ``usage.prompt_tokens_details.cached_tokens`` like OpenAI; with
+SELFINSTRUCT_LLM_BASE_URL set the same round runs once on that endpoint.
+
+    .venv/bin/python bench/tokens.py --instructions 5
+    .venv/bin/python bench/tokens.py --double --instructions 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import func, select
+
+from generator.db import repository as repo
+from generator.db.models import LLMRequest, Task
+from generator.rounds.runner import RoundRunner
+from generator.settings import Settings, load_settings
+from generator.testing.llm_double import ScriptedLLMServer
+from generator.testing.responders import SelfInstructResponder
+from generator.wiring import ensure_seeded_pool, params_of, sessions_for, step_context
+
+EMBEDDED_ARMS: dict[str, dict[str, Any]] = {
+    "baseline": {"embedded_prompt_cache_mb": 0, "embedded_prefix_ordering": False},
+    "ordered": {"embedded_prompt_cache_mb": 0, "embedded_prefix_ordering": True},
+    "ram-cache": {"embedded_prompt_cache_mb": 256, "embedded_prefix_ordering": False},
+    "ordered+cache": {"embedded_prompt_cache_mb": 256, "embedded_prefix_ordering": True},
+}
+STAGES = ("generate", "classify", "instances")
+
+
+@contextmanager
+def _endpoint(double: bool, cache: bool) -> Iterator[dict[str, Any]]:
+    if not double:
+        yield {}
+        return
+    with ScriptedLLMServer(SelfInstructResponder(seed=3), prompt_cache=cache) as server:
+        yield {"llm_base_url": server.base_url, "llm_model": server.model}
+
+
+def run_arm(base: Settings, overrides: dict[str, Any], instructions: int, seed: int) -> dict[str, Any]:
+    """One round on a fresh pool; returns wall time and per-stage token sums per kept instruction."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = base.model_copy(update={"database_url": f"sqlite:///{tmp}/pool.db", **overrides})
+        sessions = sessions_for(settings)
+        with sessions.begin() as session:
+            pool = ensure_seeded_pool(session, settings, "bench")
+            params, round_id = params_of(pool), repo.open_round(session, pool, instructions).id
+        with step_context(settings, params, sessions, seed) as ctx:
+            started = time.perf_counter()
+            counts = RoundRunner(ctx).run(round_id)
+            wall = time.perf_counter() - started
+        with sessions() as session:
+            rows = session.execute(select(
+                LLMRequest.stage, func.count(), func.sum(LLMRequest.prompt_tokens),
+                func.sum(LLMRequest.cached_tokens), func.count(LLMRequest.cached_tokens),
+                func.sum(LLMRequest.completion_tokens),
+            ).where(LLMRequest.round_id == round_id).group_by(LLMRequest.stage)).all()
+            kept = session.scalar(select(func.count()).where(
+                Task.round_id == round_id, Task.status == "complete")) or 0
+    stages = {str(r[0]): {"requests": r[1], "prompt": r[2] or 0, "cached": r[3] if r[4] else None,
+                          "completion": r[5] or 0} for r in rows}
+    return {"wall_s": wall, "kept": kept, "status": counts.status, "stages": stages}
+
+
+def _per(value: float | None, kept: int) -> str:
+    return "?" if value is None or not kept else f"{value / kept:.1f}"
+
+
+def report(name: str, result: dict[str, Any]) -> None:
+    """Print one arm's figures per kept instruction."""
+    kept, stages = result["kept"], result["stages"]
+    requests = sum(s["requests"] for s in stages.values())
+    print(f"{name:14s} kept {kept} ({result['status']}) · wall {result['wall_s']:.1f} s"
+          f" · {_per(result['wall_s'], kept)} s/kept"
+          f" · {_per(requests, kept)} requests/kept")
+    for stage in STAGES:
+        s = stages.get(stage)
+        if s is None:
+            continue
+        share = ""
+        if s["cached"] is not None and s["prompt"]:
+            share = f" ({100 * s['cached'] / s['prompt']:.0f} % cached)"
+        print(f"  {stage:10s} prompt {_per(s['prompt'], kept)} · cached {_per(s['cached'], kept)}{share}"
+              f" · completion {_per(s['completion'], kept)} tokens/kept"
+              f" · {_per(s['requests'], kept)} requests/kept")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--instructions", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--double", action="store_true", help="scripted double with its prompt cache off/on")
+    parser.add_argument("--arms", default=",".join(EMBEDDED_ARMS), help="embedded arms, comma-separated")
+    args = parser.parse_args(argv)
+    base = load_settings()
+    results: dict[str, dict[str, Any]] = {}
+    if args.double:
+        for name, cache in (("cache-off", False), ("cache-on", True)):
+            with _endpoint(True, cache) as endpoint:
+                results[name] = run_arm(base, endpoint, args.instructions, args.seed)
+            report(name, results[name])
+    elif not base.embedded:
+        results["endpoint"] = run_arm(base, {}, args.instructions, args.seed)
+        report("endpoint", results["endpoint"])
+    else:
+        for name in args.arms.split(","):
+            results[name] = run_arm(base, EMBEDDED_ARMS[name], args.instructions, args.seed)
+            report(name, results[name])
+    names = list(results)
+    first, last = results[names[0]], results[names[-1]]
+    if not args.double and len(results) > 1 and first["kept"] and last["kept"]:
+        ratio = (first["wall_s"] / first["kept"]) / (last["wall_s"] / last["kept"])
+        print(f"wall time per kept instruction: {ratio:.2f}x less in {names[-1]} than {names[0]}"
+              " (goal on the embedded default: >= 2x)")
+
+
+if __name__ == "__main__":
+    main()
