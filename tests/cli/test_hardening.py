@@ -178,3 +178,23 @@ def test_the_database_file_is_private(tmp_path: Path) -> None:
     env = cli_env(tmp_path)
     assert run(["db", "upgrade"], env, tmp_path).returncode == 0
     assert os.stat(tmp_path / "pool.db").st_mode & 0o777 == 0o600
+
+
+def test_ctrl_c_stops_within_seconds_while_threads_wait_out_a_retry_after(tmp_path: Path) -> None:
+    with ScriptedLLMServer(script=["429"] * 1000, retry_after_s=60) as server:
+        env = cli_env(tmp_path, server)
+        child = start(["generate", "-n", "3"], env, tmp_path)
+        deadline = time.monotonic() + 120
+        while server.requests_total < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert server.requests_total >= 2, "no request reached the endpoint"
+        time.sleep(0.5)  # both threads are now in a 60 s backoff
+        stopped_at = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        try:
+            _, err = child.communicate(timeout=60)
+        finally:
+            child.kill()
+        elapsed = time.monotonic() - stopped_at
+    assert child.returncode == 130 and "Traceback" not in err, err
+    assert elapsed < 10, f"took {elapsed:.1f} s to stop"
