@@ -15,9 +15,26 @@ from sqlalchemy.orm import Session, aliased
 
 from generator.analysis.poolstats import TaskView
 from generator.analysis.quality import Example, Indicators
-from generator.analysis.reportdata import FunnelStep, PoolSummary, RejectionCount, RoundUsage, SimilarPair
+from generator.analysis.reportdata import (
+    FunnelStep,
+    PoolSummary,
+    RejectionCount,
+    RoundUsage,
+    SimilarPair,
+    TagRound,
+)
 from generator.analysis.snapshot import PoolSnapshot
-from generator.db.models import Candidate, Instance, LLMRequest, Pool, Rejection, Round, Task, TaskQuality
+from generator.db.models import (
+    Candidate,
+    Instance,
+    LLMRequest,
+    Pool,
+    Rejection,
+    Round,
+    Task,
+    TaskQuality,
+    TaskTag,
+)
 from generator.db.repository import COMPLETE
 from generator.records import Instance as InstanceRecord
 
@@ -196,6 +213,7 @@ def pool_snapshot(session: Session, pool: Pool) -> PoolSnapshot:
         rounds=round_usage(session, pool.id),
         similar_pairs=similar_pairs(session, pool.id),
         indicators=stored_indicators(session, pool.id),
+        tag_rounds=tag_rounds(session, pool.id),
         rouge_threshold=float(pool.params.get("rouge_threshold", 0.7)),
     )
 
@@ -267,3 +285,29 @@ def stored_indicators(session: Session, pool_id: int) -> tuple[Indicators, ...]:
         .order_by(q.task_id)
     )
     return tuple(Indicators(*row) for row in rows)
+
+
+def tag_rounds(session: Session, pool_id: int) -> tuple[TagRound, ...]:
+    """InsTag diversity (distinct raw tags, lower-cased) and complexity (mean tags per tagged task) of
+    the pool as it stood after its seeds and after each round, cumulatively; empty when nothing is tagged."""
+    rows = session.execute(
+        select(Task.round_id, TaskTag.task_id, TaskTag.tag)
+        .join(Task, Task.id == TaskTag.task_id)
+        .where(TaskTag.pool_id == pool_id)
+    ).all()
+    if not rows:
+        return ()
+    by_round: dict[int | None, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for round_id, task_id, tag in rows:
+        by_round[round_id][task_id].add(tag.strip().lower())
+    order = ([None] if None in by_round else []) + sorted(r for r in by_round if r is not None)
+    tasks: dict[int, set[str]] = {}
+    out = []
+    for round_id in order:
+        tasks.update(by_round[round_id])
+        distinct = set().union(*tasks.values())
+        mean = sum(len(t) for t in tasks.values()) / len(tasks)
+        out.append(
+            TagRound("seeds" if round_id is None else f"round {round_id}", len(tasks), len(distinct), mean)
+        )
+    return tuple(out)
