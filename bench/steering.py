@@ -109,7 +109,7 @@ def run_arm(settings: Settings, client: LLMClient, workdir: Path, arm: Strategy,
 
 def collect(path: Path, arm: str, seed: int) -> ArmResult:
     """The kept instructions (admission order), tokens and wall time of the round stored in ``path``."""
-    sessions = open_database(f"sqlite:///{path}")
+    sessions = open_database(f"sqlite:///{path}", migrate=False)  # read only: as the run left it
     with sessions() as session:
         rnd = session.scalars(select(Round)).one()
         kept = session.scalars(select(Task.instruction).where(

@@ -84,7 +84,7 @@ def _logprob_source(settings: Settings) -> Iterator[Any]:
         with EmbeddedServer(settings) as server:
             yield EchoLogprobs(server.base_url, settings.api_key, server.model, settings.llm_timeout_s)
     else:
-        from generator.llm.openai_client import build_client
+        from generator.llm.endpoint import build_client
 
         assert settings.llm_base_url is not None
         model = build_client(settings).model  # SELFINSTRUCT_LLM_MODEL, else the endpoint's first model

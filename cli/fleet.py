@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 SteerOpt = Annotated[Strategy, typer.Option(
     "--steer", help="Coverage steering: none (the plain loop) | rare-examples | tag-hints.")]
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
+MAX_ID = 2**63 - 1  # row ids are 64-bit at most
 DEFAULT_QUEUES = ",".join(DEFAULT_WORKER_QUEUES)
 FOLLOW_POLL_S = 0.5
 
@@ -137,7 +138,12 @@ def generate_on_fleet(settings: Settings, pool: str, instructions: int, budget_t
 
 
 def register(app: typer.Typer) -> None:
-    """Add the fleet commands to ``app``."""
+    """Add the fleet commands to ``app``: ``round start|status|cancel``, ``worker``, ``beat``."""
+    _register_rounds(app)
+    _register_processes(app)
+
+
+def _register_rounds(app: typer.Typer) -> None:
     round_app = typer.Typer(help="Fleet rounds (run by `selfinstruct worker`s).", no_args_is_help=True)
     app.add_typer(round_app, name="round")
 
@@ -167,7 +173,7 @@ def register(app: typer.Typer) -> None:
 
     @round_app.command("status")
     def round_status(
-        round_id: Annotated[int, typer.Argument(help="Round id.")],
+        round_id: Annotated[int, typer.Argument(help="Round id.", min=1, max=MAX_ID)],
         as_json: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
         """Status (running|completed|failed|cancelled), admitted, rejections, requests, tokens, cost, rate;
@@ -187,7 +193,9 @@ def register(app: typer.Typer) -> None:
         print_mapping(f"round {round_id}", data, as_json, indent=None)
 
     @round_app.command("cancel")
-    def round_cancel(round_id: Annotated[int, typer.Argument(help="Round id.")]) -> None:
+    def round_cancel(
+        round_id: Annotated[int, typer.Argument(help="Round id.", min=1, max=MAX_ID)],
+    ) -> None:
         """Cancel a running round; its queued work is dropped, its results so far are kept."""
         from generator.rounds.ending import cancel_round
         from generator.settings import load_settings
@@ -196,6 +204,8 @@ def register(app: typer.Typer) -> None:
         cancel_round(sessions_for(load_settings()), round_id)
         console.print(f"round {round_id} cancelled")
 
+
+def _register_processes(app: typer.Typer) -> None:
     @app.command("worker")
     def worker(
         queues: Annotated[str, typer.Option("--queues", "-Q", help="Comma-separated.")] = DEFAULT_QUEUES,

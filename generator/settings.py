@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     database_connect_timeout_s: float = Field(
         default=10.0, gt=0, description="PostgreSQL: seconds to wait for a connection before giving up."
     )
+    sqlite_busy_timeout_s: float = Field(
+        default=30.0, gt=0, description="SQLite: seconds a statement waits for another process's write lock."
+    )
     llm_base_url: str | None = None
     llm_api_key: str | None = None
     llm_model: str | None = None

@@ -68,7 +68,8 @@ class WorkerContext:
         client = redis.Redis.from_url(require_redis(settings), socket_timeout=10, socket_connect_timeout=5)
         # Workers do not migrate (many at once would race): `round start` / `selfinstruct db upgrade` do.
         sessions = open_database(
-            settings.database_url, migrate=False, connect_timeout_s=settings.database_connect_timeout_s
+            settings.database_url, migrate=False, connect_timeout_s=settings.database_connect_timeout_s,
+            busy_timeout_s=settings.sqlite_busy_timeout_s,
         )
         leases = LeaseStore(client, settings.lease_s, settings.queue_wait_s)
         return cls(settings, sessions, Hints(client, ttl_s=settings.visibility_timeout_s), app, leases)

@@ -81,7 +81,7 @@ needs_llama_cpp = pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is No
 @needs_llama_cpp
 def test_the_embedded_model_tags_for_real() -> None:
     from generator.llm.embedded import EmbeddedServer
-    from generator.llm.openai_client import build_client
+    from generator.llm.endpoint import build_client
 
     settings = Settings(llm_base_url=None, llm_model=None, embedded_startup_timeout_s=180)
     queries = ["Write a short poem about the sea.", "Translate 'good morning' into French.",
