@@ -32,7 +32,7 @@ PoolOpt = Annotated[str, typer.Option("--pool", help="Pool name.")]
 
 
 class _WordLlama:
-    """The offline wordllama embedder (256-d), used until the shared Embedder seam is on main."""
+    """The offline wordllama embedder (256-d), used when the shared Embedder seam is absent."""
 
     name = "wordllama-256"
 
@@ -67,9 +67,7 @@ def _reward_scorer(settings: Settings) -> RewardScorer | None:
     try:
         factory = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError, ValueError) as exc:
-        raise ConfigError(
-            f"SELFINSTRUCT_REWARD_SCORER={spec!r} cannot be imported ({exc}); use 'module:factory'"
-        ) from exc
+        raise ConfigError(f"SELFINSTRUCT_REWARD_SCORER={spec!r} cannot be imported ({exc})") from exc
     scorer: RewardScorer = factory()
     return scorer
 
@@ -125,7 +123,7 @@ def quality(
 
     from generator.analysis.neighbours import kth_neighbour_distances
     from generator.analysis.quality import NO_REWARD_SCORER, example_text, indicators, rewards
-    from generator.db import analysis as reads
+    from generator.db import quality as quality_rows
     from generator.db import repository as repo
     from generator.settings import load_settings
     from generator.wiring import sessions_for
@@ -134,7 +132,7 @@ def quality(
     sessions = sessions_for(settings)
     with sessions() as session:
         pool_id = repo.get_pool(session, pool).id
-        examples = reads.quality_examples(session, pool_id)
+        examples = quality_rows.quality_examples(session, pool_id)
     embedder = _embedder()
     texts = [example_text(e) for e in examples]
     knn = kth_neighbour_distances(embedder.embed(texts)) if examples else np.zeros(0)
@@ -152,7 +150,7 @@ def quality(
         for e, k, p, r in zip(examples, knn, ppl, scored, strict=True)
     ]
     with sessions.begin() as session:
-        stored = reads.store_indicators(
+        stored = quality_rows.store_indicators(
             session, pool_id, rows, embedder=str(embedder.name), scorer=getattr(scorer, "name", None)
         )
     null_ppl = sum(r.perplexity is None for r in rows)
@@ -172,7 +170,7 @@ def quality_select(
 ) -> None:
     """Print the selected task ids as JSON: lowest InstructMining rule score first, or a random sample."""
     from generator.analysis.selection import select_by_quality, select_randomly
-    from generator.db import analysis as reads
+    from generator.db import quality as quality_rows
     from generator.db import repository as repo
     from generator.errors import ConfigError
     from generator.settings import load_settings
@@ -181,7 +179,7 @@ def quality_select(
     sessions = sessions_for(load_settings())
     with sessions() as session:
         pool_id = repo.get_pool(session, pool).id
-        rows = reads.stored_indicators(session, pool_id)
+        rows = quality_rows.stored_indicators(session, pool_id)
     if strategy == "random":
         selection = select_randomly([r.task_id for r in rows], n, random.Random(seed))
     elif strategy == "quality":

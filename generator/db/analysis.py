@@ -7,17 +7,32 @@ pool is read in a handful of queries; texts come out only where the report shows
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from generator.analysis.poolstats import TaskView
-from generator.analysis.quality import Example, Indicators
-from generator.analysis.reportdata import FunnelStep, PoolSummary, RejectionCount, RoundUsage, SimilarPair
+from generator.analysis.reportdata import (
+    FunnelStep,
+    PoolSummary,
+    RejectionCount,
+    RoundUsage,
+    SimilarPair,
+    TagRound,
+)
 from generator.analysis.snapshot import PoolSnapshot
-from generator.db.models import Candidate, Instance, LLMRequest, Pool, Rejection, Round, Task, TaskQuality
+from generator.db.models import (
+    Candidate,
+    Instance,
+    LLMRequest,
+    Pool,
+    Rejection,
+    Round,
+    Task,
+    TaskTag,
+)
+from generator.db.quality import stored_indicators
 from generator.db.repository import COMPLETE
 from generator.records import Instance as InstanceRecord
 
@@ -196,74 +211,32 @@ def pool_snapshot(session: Session, pool: Pool) -> PoolSnapshot:
         rounds=round_usage(session, pool.id),
         similar_pairs=similar_pairs(session, pool.id),
         indicators=stored_indicators(session, pool.id),
+        tag_rounds=tag_rounds(session, pool.id),
         rouge_threshold=float(pool.params.get("rouge_threshold", 0.7)),
     )
 
 
-def quality_examples(session: Session, pool_id: int) -> list[Example]:
-    """One example per task that has instances: the instruction with its first instance."""
-    first = (
-        select(Instance.task_id, func.min(Instance.position).label("position"))
-        .group_by(Instance.task_id)
-        .subquery()
-    )
+def tag_rounds(session: Session, pool_id: int) -> tuple[TagRound, ...]:
+    """InsTag diversity (distinct raw tags, lower-cased) and complexity (mean tags per tagged task) of
+    the pool as it stood after its seeds and after each round, cumulatively; empty when nothing is tagged."""
     rows = session.execute(
-        select(Task.id, Task.instruction, Instance.input, Instance.output)
-        .join(first, first.c.task_id == Task.id)
-        .join(Instance, (Instance.task_id == Task.id) & (Instance.position == first.c.position))
-        .where(Task.pool_id == pool_id)
-        .order_by(Task.id)
-    )
-    return [Example(i, text, input_text, output) for i, text, input_text, output in rows]
-
-
-def store_indicators(
-    session: Session, pool_id: int, rows: Sequence[Indicators], *, embedder: str, scorer: str | None
-) -> int:
-    """Replace the stored indicators of these tasks (re-running ``quality`` rewrites them); how many."""
-    ids = [r.task_id for r in rows]
-    for start in range(0, len(ids), 500):
-        session.execute(delete(TaskQuality).where(TaskQuality.task_id.in_(ids[start : start + 500])))
-    if rows:
-        session.execute(
-            insert(TaskQuality),
-            [
-                {
-                    "task_id": r.task_id,
-                    "pool_id": pool_id,
-                    "input_length": r.input_length,
-                    "output_length": r.output_length,
-                    "mtld": r.mtld,
-                    "knn6": r.knn6,
-                    "perplexity": r.perplexity,
-                    "perplexity_reason": r.perplexity_reason,
-                    "reward": r.reward,
-                    "rule_score": r.rule_score,
-                    "embedder": embedder,
-                    "scorer": scorer,
-                }
-                for r in rows
-            ],
+        select(Task.round_id, TaskTag.task_id, TaskTag.tag)
+        .join(Task, Task.id == TaskTag.task_id)
+        .where(TaskTag.pool_id == pool_id)
+    ).all()
+    if not rows:
+        return ()
+    by_round: dict[int | None, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for round_id, task_id, tag in rows:
+        by_round[round_id][task_id].add(tag.strip().lower())
+    order = ([None] if None in by_round else []) + sorted(r for r in by_round if r is not None)
+    tasks: dict[int, set[str]] = {}
+    out = []
+    for round_id in order:
+        tasks.update(by_round[round_id])
+        distinct = set().union(*tasks.values())
+        mean = sum(len(t) for t in tasks.values()) / len(tasks)
+        out.append(
+            TagRound("seeds" if round_id is None else f"round {round_id}", len(tasks), len(distinct), mean)
         )
-    return len(rows)
-
-
-def stored_indicators(session: Session, pool_id: int) -> tuple[Indicators, ...]:
-    """The stored indicators of the pool's tasks, by task id."""
-    q = TaskQuality
-    rows = session.execute(
-        select(
-            q.task_id,
-            q.input_length,
-            q.output_length,
-            q.mtld,
-            q.knn6,
-            q.perplexity,
-            q.perplexity_reason,
-            q.reward,
-            q.rule_score,
-        )
-        .where(q.pool_id == pool_id)
-        .order_by(q.task_id)
-    )
-    return tuple(Indicators(*row) for row in rows)
+    return tuple(out)

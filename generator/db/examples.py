@@ -17,8 +17,11 @@ def live_tasks_after(session: Session, pool_id: int, after_id: int) -> list[tupl
     the last id it saw reads each task once."""
     query = (
         select(Task.id, Task.origin, Task.instruction)
-        .where(Task.pool_id == pool_id, Task.id > after_id,
-               (Task.origin == "seed") | Task.status.in_(repo.LIVE_STATUSES))
+        .where(
+            Task.pool_id == pool_id,
+            Task.id > after_id,
+            (Task.origin == "seed") | Task.status.in_(repo.LIVE_STATUSES),
+        )
         .order_by(Task.id)
     )
     return [(r[0], r[1], r[2]) for r in session.execute(query)]
@@ -26,6 +29,10 @@ def live_tasks_after(session: Session, pool_id: int, after_id: int) -> list[tupl
 
 def retired_machine_tasks(session: Session, pool_id: int, up_to_id: int) -> set[int]:
     """Ids (<= ``up_to_id``) of the pool's machine tasks that are no longer live (e.g. no instances)."""
-    query = select(Task.id).where(Task.pool_id == pool_id, Task.origin == "machine", Task.id <= up_to_id,
-                                  Task.status.not_in(repo.LIVE_STATUSES))
+    query = select(Task.id).where(
+        Task.pool_id == pool_id,
+        Task.origin == "machine",
+        Task.id <= up_to_id,
+        Task.status.not_in(repo.LIVE_STATUSES),
+    )
     return set(session.scalars(query))

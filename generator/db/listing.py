@@ -62,8 +62,18 @@ def rows_by_id(session: Session, ids: Sequence[int]) -> list[TaskRow]:
     # Plain column rows, not ORM entities: an export of 50K tasks would spend most of its time
     # building (and tracking) Task objects it only reads once.
     query = (
-        select(Task.id, Task.origin, Task.round_id, Task.status, Task.is_classification, Task.instruction,
-               Task.nearest_task_id, Task.nearest_score, Task.created_at, LLMRequest.model)
+        select(
+            Task.id,
+            Task.origin,
+            Task.round_id,
+            Task.status,
+            Task.is_classification,
+            Task.instruction,
+            Task.nearest_task_id,
+            Task.nearest_score,
+            Task.created_at,
+            LLMRequest.model,
+        )
         .outerjoin(Candidate, Candidate.id == Task.candidate_id)
         .outerjoin(LLMRequest, LLMRequest.id == Candidate.request_id)
         .where(Task.id.in_(list(ids)))

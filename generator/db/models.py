@@ -292,8 +292,9 @@ class TagMapping(Base):
 
     __tablename__ = "tag_mappings"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    vocabulary_id: Mapped[int] = mapped_column(ForeignKey("tag_vocabularies.id", ondelete="CASCADE"),
-                                               index=True)
+    vocabulary_id: Mapped[int] = mapped_column(
+        ForeignKey("tag_vocabularies.id", ondelete="CASCADE"), index=True
+    )
     raw: Mapped[str] = mapped_column(Text)
     normalized: Mapped[str] = mapped_column(Text)
 
@@ -304,8 +305,9 @@ class TagMetric(Base):
 
     __tablename__ = "tag_metrics"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    vocabulary_id: Mapped[int] = mapped_column(ForeignKey("tag_vocabularies.id", ondelete="CASCADE"),
-                                               index=True)
+    vocabulary_id: Mapped[int] = mapped_column(
+        ForeignKey("tag_vocabularies.id", ondelete="CASCADE"), index=True
+    )
     round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="SET NULL"), nullable=True)
     origin: Mapped[str] = mapped_column(String(10))
     tasks: Mapped[int] = mapped_column(Integer)

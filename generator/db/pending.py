@@ -44,12 +44,18 @@ def pending_work(session: Session, round_id: int, now: datetime | None = None) -
     """Candidates awaiting admission and tasks awaiting classification / instances, with ages."""
     now = now or datetime.now(UTC)
     stages = []
-    admit = session.execute(select(func.count(), func.min(Candidate.created_at)).where(
-        Candidate.round_id == round_id, Candidate.status == "pending")).one()
+    admit = session.execute(
+        select(func.count(), func.min(Candidate.created_at)).where(
+            Candidate.round_id == round_id, Candidate.status == "pending"
+        )
+    ).one()
     stages.append(StagePending("admit", int(admit[0]), _age(admit[1], now)))
     for stage, status in (("classify", PENDING_CLASSIFICATION), ("instances", PENDING_INSTANCES)):
-        count, oldest = session.execute(select(func.count(), func.min(Task.created_at)).where(
-            Task.round_id == round_id, Task.status == status)).one()
+        count, oldest = session.execute(
+            select(func.count(), func.min(Task.created_at)).where(
+                Task.round_id == round_id, Task.status == status
+            )
+        ).one()
         stages.append(StagePending(stage, int(count), _age(oldest, now)))
     last = session.scalar(select(func.max(LLMRequest.created_at)).where(LLMRequest.round_id == round_id))
     return PendingWork(stages, _age(last, now))

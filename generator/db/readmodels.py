@@ -44,11 +44,11 @@ class PoolStats:
     pool: str
     tasks: int
     by_origin: dict[str, int]
-    by_classification: dict[str, int]   # yes | no | unknown
+    by_classification: dict[str, int]  # yes | no | unknown
     by_status: dict[str, int]
     instances: int
-    rejections: dict[str, int]          # "<stage>/<reason>" -> count
-    rounds: dict[str, int]              # round status -> count
+    rejections: dict[str, int]  # "<stage>/<reason>" -> count
+    rounds: dict[str, int]  # round status -> count
     requests: RequestTotals
     tokens: TokenTotals
     cost_usd: float | None
@@ -82,9 +82,17 @@ class TaskView:
 
     @classmethod
     def of(cls, task: Task) -> TaskView:
-        return cls(task.id, task.origin, task.round_id, task.status, task.is_classification, task.instruction,
-                   task.nearest_task_id, task.nearest_score,
-                   [InstanceView(i.input, i.output) for i in task.instances])
+        return cls(
+            task.id,
+            task.origin,
+            task.round_id,
+            task.status,
+            task.is_classification,
+            task.instruction,
+            task.nearest_task_id,
+            task.nearest_score,
+            [InstanceView(i.input, i.output) for i in task.instances],
+        )
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -124,8 +124,14 @@ def open_round(
     """Start a new round in ``pool`` aiming at ``target`` admitted, completed instructions.
 
     ``steering`` is the round's ``SteeringParams.to_json()`` (None: the plain loop)."""
-    rnd = Round(pool_id=pool.id, target=target, budget_tokens=budget_tokens, deadline=deadline, mode=mode,
-                steering=steering)
+    rnd = Round(
+        pool_id=pool.id,
+        target=target,
+        budget_tokens=budget_tokens,
+        deadline=deadline,
+        mode=mode,
+        steering=steering,
+    )
     session.add(rnd)
     session.flush()
     return rnd
@@ -176,8 +182,14 @@ def round_status_for_update(session: Session, round_id: int) -> str:
     return str(status)
 
 
-def add_candidates(session: Session, pool_id: int, round_id: int, request_id: int, texts: Sequence[str],
-                   status: str = "pending") -> list[int]:
+def add_candidates(
+    session: Session,
+    pool_id: int,
+    round_id: int,
+    request_id: int,
+    texts: Sequence[str],
+    status: str = "pending",
+) -> list[int]:
     """Store the parsed instructions of one (just stored) response as candidates; their ids.
 
     One Core insert: ``(request_id, position)`` is unique, so a response is never stored twice.
@@ -185,8 +197,18 @@ def add_candidates(session: Session, pool_id: int, round_id: int, request_id: in
     if not texts:
         return []
     now = utcnow()
-    values = [{"pool_id": pool_id, "round_id": round_id, "request_id": request_id, "position": position,
-               "text": body, "status": status, "created_at": now} for position, body in enumerate(texts)]
+    values = [
+        {
+            "pool_id": pool_id,
+            "round_id": round_id,
+            "request_id": request_id,
+            "position": position,
+            "text": body,
+            "status": status,
+            "created_at": now,
+        }
+        for position, body in enumerate(texts)
+    ]
     candidates = table(Candidate)
     statement = insert(candidates).returning(candidates.c.id, sort_by_parameter_order=True)
     return [int(i) for i in session.connection().execute(statement, values).scalars()]
@@ -213,8 +235,10 @@ def resumable_round(session: Session, pool_id: int) -> Round | None:
     if running is not None:
         return running
     newest = session.scalar(
-        select(Round).where(Round.pool_id == pool_id, Round.mode == RoundMode.INPROCESS)
-        .order_by(Round.id.desc()).limit(1)
+        select(Round)
+        .where(Round.pool_id == pool_id, Round.mode == RoundMode.INPROCESS)
+        .order_by(Round.id.desc())
+        .limit(1)
     )
     return newest if newest is not None and newest.status == RoundStatus.FAILED else None
 
@@ -222,7 +246,8 @@ def resumable_round(session: Session, pool_id: int) -> Round | None:
 def reopen_round(session: Session, rnd: Round) -> None:
     """Set a failed round running again (a running one is left as it is)."""
     session.execute(
-        update(Round).where(Round.id == rnd.id, Round.status == RoundStatus.FAILED)
+        update(Round)
+        .where(Round.id == rnd.id, Round.status == RoundStatus.FAILED)
         .values(status=RoundStatus.RUNNING, end_reason=None, error=None, finished_at=None)
     )
     session.refresh(rnd)

@@ -29,22 +29,30 @@ def recent_errors(session: Session, round_id: int, limit: int, after_id: int = 0
     """The ``error`` of the round's newest ``limit`` requests (any stage) with an id above ``after_id``,
     newest first; None = success.
     """
-    return tuple(session.scalars(
-        select(LLMRequest.error).where(LLMRequest.round_id == round_id, LLMRequest.id > after_id)
-        .order_by(LLMRequest.id.desc()).limit(limit)
-    ))
+    return tuple(
+        session.scalars(
+            select(LLMRequest.error)
+            .where(LLMRequest.round_id == round_id, LLMRequest.id > after_id)
+            .order_by(LLMRequest.id.desc())
+            .limit(limit)
+        )
+    )
 
 
-def recent_errors_by_stage(session: Session, round_id: int, limit: int,
-                           after_id: int = 0) -> dict[str, tuple[str | None, ...]]:
+def recent_errors_by_stage(
+    session: Session, round_id: int, limit: int, after_id: int = 0
+) -> dict[str, tuple[str | None, ...]]:
     """:func:`recent_errors` of each LLM stage that has requests, newest first."""
     out = {}
     for stage in (Stage.GENERATE, Stage.CLASSIFY, Stage.INSTANCES, Stage.TAG):
-        errors = tuple(session.scalars(
-            select(LLMRequest.error).where(LLMRequest.round_id == round_id, LLMRequest.stage == stage,
-                                           LLMRequest.id > after_id)
-            .order_by(LLMRequest.id.desc()).limit(limit)
-        ))
+        errors = tuple(
+            session.scalars(
+                select(LLMRequest.error)
+                .where(LLMRequest.round_id == round_id, LLMRequest.stage == stage, LLMRequest.id > after_id)
+                .order_by(LLMRequest.id.desc())
+                .limit(limit)
+            )
+        )
         if errors:
             out[str(stage)] = errors
     return out
@@ -52,9 +60,12 @@ def recent_errors_by_stage(session: Session, round_id: int, limit: int,
 
 def generate_requests(session: Session, round_id: int) -> int:
     """How many generate requests the round has sent."""
-    return int(session.scalar(
-        select(func.count()).where(LLMRequest.round_id == round_id, LLMRequest.stage == Stage.GENERATE)
-    ) or 0)
+    return int(
+        session.scalar(
+            select(func.count()).where(LLMRequest.round_id == round_id, LLMRequest.stage == Stage.GENERATE)
+        )
+        or 0
+    )
 
 
 def fruitless_generates(session: Session, round_id: int, limit: int, after_id: int = 0) -> int:
@@ -62,19 +73,26 @@ def fruitless_generates(session: Session, round_id: int, limit: int, after_id: i
     admitted; a request with a candidate still pending ends the run (its outcome is not known yet).
     Only requests with an id above ``after_id`` count.
     """
-    ids = list(session.scalars(
-        select(LLMRequest.id).where(LLMRequest.round_id == round_id, LLMRequest.stage == Stage.GENERATE,
-                                    LLMRequest.id > after_id)
-        .order_by(LLMRequest.id.desc()).limit(limit)
-    ))
+    ids = list(
+        session.scalars(
+            select(LLMRequest.id)
+            .where(
+                LLMRequest.round_id == round_id, LLMRequest.stage == Stage.GENERATE, LLMRequest.id > after_id
+            )
+            .order_by(LLMRequest.id.desc())
+            .limit(limit)
+        )
+    )
     if not ids:
         return 0
-    hopeful = set(session.scalars(
-        select(Candidate.request_id).where(
-            Candidate.request_id.in_(ids),
-            Candidate.status.in_((CandidateStatus.ADMITTED, CandidateStatus.PENDING)),
+    hopeful = set(
+        session.scalars(
+            select(Candidate.request_id).where(
+                Candidate.request_id.in_(ids),
+                Candidate.status.in_((CandidateStatus.ADMITTED, CandidateStatus.PENDING)),
+            )
         )
-    ))
+    )
     fruitless = 0
     for request_id in ids:
         if request_id in hopeful:

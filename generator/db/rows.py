@@ -40,18 +40,26 @@ def request_row(
     responses = [capped(c.text) for c in call.choices]
     finishes = [c.finish_reason or "" for c in call.choices]
     return {
-        "pool_id": pool_id, "round_id": round_id, "task_id": task_id,
+        "pool_id": pool_id,
+        "round_id": round_id,
+        "task_id": task_id,
         "task_ids": list(task_ids) if task_ids is not None else None,
-        "steering": list(steering) if steering is not None else None, "stage": str(call.stage),
-        "model": call.model, "api": call.api,
+        "steering": list(steering) if steering is not None else None,
+        "stage": str(call.stage),
+        "model": call.model,
+        "api": call.api,
         "prompt": json.dumps(list(call.prompts)) if many else call.prompts[0],
         "response": (json.dumps(responses) if many else responses[0]) if responses else None,
         "finish_reason": ",".join(finishes) if finishes else None,
-        "prompt_count": len(call.prompts), "prompt_tokens": _count(call.prompt_tokens),
+        "prompt_count": len(call.prompts),
+        "prompt_tokens": _count(call.prompt_tokens),
         "completion_tokens": _count(call.completion_tokens),
         "cached_tokens": None if call.cached_tokens is None else _count(call.cached_tokens),
         "latency_ms": call.latency_s * 1000.0,
-        "cost_usd": cost_usd, "attempts": call.attempts, "error": call.error, "created_at": utcnow(),
+        "cost_usd": cost_usd,
+        "attempts": call.attempts,
+        "error": call.error,
+        "created_at": utcnow(),
     }
 
 
@@ -95,10 +103,18 @@ def rejection_row(
 ) -> dict[str, object]:
     """The ``rejections`` column values of one rejection record (reason code + detail + nearest match)."""
     return {
-        "pool_id": pool_id, "round_id": round_id, "candidate_id": candidate_id, "request_id": request_id,
-        "task_id": task_id, "stage": str(rejection.stage), "reason": str(rejection.reason),
-        "text": capped(rejection.text), "detail": rejection.detail, "nearest_task_id": nearest_task_id,
-        "nearest_text": rejection.nearest_text, "nearest_score": rejection.nearest_score,
+        "pool_id": pool_id,
+        "round_id": round_id,
+        "candidate_id": candidate_id,
+        "request_id": request_id,
+        "task_id": task_id,
+        "stage": str(rejection.stage),
+        "reason": str(rejection.reason),
+        "text": capped(rejection.text),
+        "detail": rejection.detail,
+        "nearest_task_id": nearest_task_id,
+        "nearest_text": rejection.nearest_text,
+        "nearest_score": rejection.nearest_score,
         "created_at": utcnow(),
     }
 

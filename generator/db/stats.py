@@ -53,8 +53,11 @@ class RoundCounts:
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
-        out.update(tokens=self.tokens, uncached_prompt_tokens=self.uncached_prompt_tokens,
-                   rate_per_min=round(self.rate_per_min, 3))
+        out.update(
+            tokens=self.tokens,
+            uncached_prompt_tokens=self.uncached_prompt_tokens,
+            rate_per_min=round(self.rate_per_min, 3),
+        )
         return out
 
 
@@ -137,9 +140,12 @@ def pool_stats(session: Session, pool: Pool) -> PoolStats:
         by_origin={o: n for o, n in grouped(Task.origin)},
         by_classification={cls_names[c]: n for c, n in grouped(Task.is_classification)},
         by_status={s: n for s, n in grouped(Task.status)},
-        instances=int(session.scalar(
-            select(func.count()).select_from(Task).join(Task.instances).where(Task.pool_id == pool.id)
-        ) or 0),
+        instances=int(
+            session.scalar(
+                select(func.count()).select_from(Task).join(Task.instances).where(Task.pool_id == pool.id)
+            )
+            or 0
+        ),
         rejections={
             f"{st}/{r}": n for st, r, n in grouped(Rejection.stage, Rejection.reason, model=Rejection)
         },

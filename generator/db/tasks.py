@@ -30,14 +30,20 @@ def move_tasks(session: Session, task_ids: Sequence[int], from_status: str, **va
         return set()
     tasks = table(Task)
     statement = (
-        update(tasks).where(tasks.c.id.in_(list(task_ids)), tasks.c.status == from_status).values(**values)
+        update(tasks)
+        .where(tasks.c.id.in_(list(task_ids)), tasks.c.status == from_status)
+        .values(**values)
         .returning(tasks.c.id)
     )
     return set(session.connection().execute(statement).scalars())
 
 
-def settle_tasks(session: Session, from_status: str, values: Mapping[int, Mapping[str, object]],
-                 increments: Mapping[int, Mapping[str, int]]) -> set[int]:
+def settle_tasks(
+    session: Session,
+    from_status: str,
+    values: Mapping[int, Mapping[str, object]],
+    increments: Mapping[int, Mapping[str, int]],
+) -> set[int]:
     """One guarded UPDATE giving each task its own ``values`` (column → value) and adding its
     ``increments`` (column → amount) to integer columns; returns the ids whose guard won.
     Every task must name the same columns.
@@ -46,8 +52,9 @@ def settle_tasks(session: Session, from_status: str, values: Mapping[int, Mappin
         return set()
     columns = table(Task).c
     first = next(iter(values.values()))
-    sets: dict[str, Any] = {name: per_task({i: v[name] for i, v in values.items()}, columns[name])
-                            for name in first}
+    sets: dict[str, Any] = {
+        name: per_task({i: v[name] for i, v in values.items()}, columns[name]) for name in first
+    }
     for name in next(iter(increments.values()), {}):
         amounts = {i: increments[i][name] for i in values}
         sets[name] = columns[name] + per_task(amounts, columns[name])
