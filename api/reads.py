@@ -97,7 +97,7 @@ def get_task(task_id: Id, db: DB) -> dict[str, Any]:
 @router.get("/pools/{pool}/stats", summary="Pool statistics")
 def get_stats(pool: PoolName, db: DB) -> dict[str, Any]:
     """Tasks by origin / classification / status, rejections, requests, tokens, cost."""
-    return stats.pool_stats(db, repo.get_pool(db, pool))
+    return stats.pool_stats(db, repo.get_pool(db, pool)).as_json()
 
 
 @router.get("/pools/{pool}/rounds", summary="Rounds of a pool")

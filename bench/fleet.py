@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from generator.testing.llm_double import ScriptedLLMServer, _Handler
 from generator.testing.responders import SelfInstructResponder
-from workers.harness import Fleet, fleet
+from workers.faults import DEFAULTS, StageGatedResponder, kill_each_stage
+from workers.harness import Fleet, fleet, rabbitmq_missing
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -105,6 +106,31 @@ def measure(a: argparse.Namespace, per_request: int) -> Figures:
     return Figures(per_request, requests, prompts, wall, counts.complete, cpu, cpu_mains, status)
 
 
+FAULT_GOALS_S = {"redis": 30.0, "amqp": 10.0}
+
+
+def faults(runs: int) -> None:
+    """Recovery after ``kill -9`` of a worker leasing each stage's message, per broker (default timeouts)."""
+    print(f"faults: 4 workers x 1 process + beat; lease {DEFAULTS['lease_s']} s, visibility timeout "
+          f"{DEFAULTS['visibility_timeout_s']:.0f} s, task time limit {DEFAULTS['task_time_limit_s']:.0f} s, "
+          f"tick {DEFAULTS['fleet_tick_s']} s; seconds from the kill until that work completed elsewhere")
+    for broker in ("redis", "amqp"):
+        if broker == "amqp" and (why := rabbitmq_missing()) is not None:
+            print(f"amqp: skipped ({why})")
+            continue
+        times: dict[str, list[float]] = {}
+        for run in range(runs):
+            responder = StageGatedResponder(SelfInstructResponder(seed=90 + run, near_duplicate_rate=0.1))
+            with tempfile.TemporaryDirectory() as tmp, ScriptedLLMServer(responder) as server, \
+                    fleet(Path(tmp), server.base_url, broker, **DEFAULTS) as f:
+                for stage, (_, seconds) in kill_each_stage(f, responder).items():
+                    times.setdefault(stage, []).append(seconds)
+        goal = FAULT_GOALS_S[broker]
+        for stage, values in times.items():
+            shown = ", ".join(f"{v:.1f}" for v in values)
+            print(f"{broker} {stage}: {shown} s (max {max(values):.1f} s; goal <= {goal:.0f} s)", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=2)
@@ -120,7 +146,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--prompts-per-request", default="1,8",
                         help="comma-separated SELFINSTRUCT_LLM_PROMPTS_PER_REQUEST values to measure, "
                              "in order (1 = unbatched, the reference)")
+    parser.add_argument("--faults", action="store_true",
+                        help="measure recovery from kill -9 per stage and broker instead of throughput")
+    parser.add_argument("--fault-runs", type=int, default=2, help="fleets per broker with --faults")
     a = parser.parse_args(argv)
+    if a.faults:
+        faults(a.fault_runs)
+        return
     slots = a.workers * a.concurrency
     limit = slots / a.latency
     extra = " + 1 admission process" if a.admit_worker else ""

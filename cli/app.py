@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from threading import Event
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from cli import fleet, novelty, query
+from cli import analysis, fleet, instag, novelty, query
+from cli.failures import describe_failure
+from generator.steering.params import Strategy
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
     from generator.db.stats import RoundCounts
     from generator.selfinstruct.params import GenerationParams
     from generator.settings import Settings
+    from generator.steering.params import SteeringParams
 
 app = typer.Typer(help="Self-Instruct synthetic instruction data generator.", no_args_is_help=True)
 seeds_app = typer.Typer(help="Seed tasks.", no_args_is_help=True)
@@ -33,14 +37,18 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(seeds_app, name="seeds")
 app.add_typer(pool_app, name="pool")
 app.add_typer(db_app, name="db")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 PoolOpt = Annotated[str, typer.Option("--pool", help="Pool name.")]
+# The paper grew 52K instructions; a million is far beyond any round worth running in one go.
+MAX_INSTRUCTIONS = 1_000_000
+MAX_ID = 2**63 - 1  # row ids are 64-bit at most
 
 
 @app.command()
 def generate(
     instructions: Annotated[
-        int, typer.Option("--instructions", "-n", min=1, help="New instructions to complete.")
+        int, typer.Option("--instructions", "-n", min=1, max=MAX_INSTRUCTIONS,
+                          help=f"New instructions to complete (at most {MAX_INSTRUCTIONS:,}).")
     ],
     pool: PoolOpt = "default",
     seed: Annotated[int | None, typer.Option(help="Random seed for prompt sampling.")] = None,
@@ -49,33 +57,53 @@ def generate(
     deadline: Annotated[str | None, typer.Option(
         "--deadline", help="Stop the round at this ISO 8601 moment; naive = local.",
         callback=fleet.check_deadline)] = None,
+    steer: fleet.SteerOpt = Strategy.NONE,
 ) -> None:
     """Run one round in-process until N new instructions are admitted, classified and have instances.
 
-    Interrupt it (or let it fail) and run it again: it resumes the pool's unfinished round. With
+    Interrupt it (or let it fail) and run it again: it resumes the pool's unfinished round (with the
+    steering it was started with). ``--steer`` aims the prompts at what the pool's tags cover least. With
     SELFINSTRUCT_BROKER_URL set, the round runs on the worker fleet and this command follows it.
     """
-    from cli.progress import RoundProgress
-    from generator.rounds.runner import RoundRunner
     from generator.settings import load_settings
-    from generator.wiring import sessions_for, step_context
+    from generator.steering.params import SteeringParams
+    from generator.wiring import sessions_for
 
     settings = load_settings()
-    limits = RoundLimits(budget_tokens, fleet.parse_deadline(deadline))
+    limits = RoundLimits(budget_tokens, fleet.parse_deadline(deadline), SteeringParams(steer))
     if settings.broker_url is not None:
-        fleet.generate_on_fleet(settings, pool, instructions, limits.budget_tokens, limits.deadline)
+        fleet.generate_on_fleet(settings, pool, instructions, limits.budget_tokens, limits.deadline,
+                                limits.steering)
         return
     sessions = sessions_for(settings)
+    from generator.db.runner_lock import runner_lock
+
+    with runner_lock(sessions.kw["bind"], pool):
+        _run_in_process(settings, sessions, pool, instructions, seed, limits)
+
+
+def _run_in_process(settings: Settings, sessions: sessionmaker[Session], pool: str, instructions: int,
+                    seed: int | None, limits: RoundLimits) -> None:
+    from cli.progress import RoundProgress
+    from generator.rounds.runner import RoundRunner
+    from generator.wiring import step_context
+
     round_id, target, params = _open_or_resume(settings, sessions, pool, instructions, limits)
     stop = Event()
-    with step_context(settings, params, sessions, seed) as ctx:
+
+    def interrupt(*_: object) -> None:
+        stop.set()  # first, so threads in a backoff wait return at once
+        raise KeyboardInterrupt
+
+    with step_context(settings, params, sessions, seed, stop=stop) as ctx:
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, interrupt)
         with RoundProgress(console, target) as bar:
             try:
                 counts = RoundRunner(ctx, progress=bar, stop=stop).run(round_id)
             except KeyboardInterrupt:
                 stop.set()
-                console.print("[yellow]interrupted: run the same command again to resume[/]")
+                _say_interrupted("interrupted: run the same command again to resume")
                 raise typer.Exit(130) from None
     _report_end(round_id, counts, stop.is_set())
 
@@ -86,6 +114,7 @@ class RoundLimits:
 
     budget_tokens: int | None = None
     deadline: datetime | None = None
+    steering: SteeringParams | None = None
 
 
 def _open_or_resume(settings: Settings, sessions: sessionmaker[Session], pool: str, instructions: int,
@@ -93,17 +122,23 @@ def _open_or_resume(settings: Settings, sessions: sessionmaker[Session], pool: s
     """The round to run: the pool's unfinished (or failed) in-process round, else a new one."""
     from generator.db import repository as repo
     from generator.db.statuses import RoundStatus
+    from generator.steering.params import SteeringParams
     from generator.wiring import ensure_seeded_pool, params_of
 
     with sessions.begin() as session:
         pool_row = ensure_seeded_pool(session, settings, pool)
         rnd = repo.resumable_round(session, pool_row.id)
         if rnd is None:
+            steering = SteeringParams.round_json(limits.steering)
             rnd = repo.open_round(session, pool_row, instructions, budget_tokens=limits.budget_tokens,
-                                  deadline=limits.deadline)
+                                  deadline=limits.deadline, steering=steering)
         else:
             verb = "resuming failed" if rnd.status == RoundStatus.FAILED else "resuming"
-            console.print(f"{verb} round {rnd.id} (target {rnd.target})")
+            steer = SteeringParams.from_json(rnd.steering).strategy
+            console.print(f"{verb} round {rnd.id} (target {rnd.target}, steer {steer})")
+            if instructions != rnd.target:
+                console.print(f"[yellow]-n {instructions} ignored: round {rnd.id} keeps its target of "
+                              f"{rnd.target} (cancel it to start a round with a new target)[/]")
             repo.reopen_round(session, rnd)
         return rnd.id, rnd.target, params_of(pool_row)
 
@@ -155,7 +190,7 @@ def pool_stats(pool: PoolOpt = "default", as_json: Annotated[bool, typer.Option(
 
     sessions = sessions_for(load_settings())
     with sessions() as session:
-        data = stats.pool_stats(session, repo.get_pool(session, pool))
+        data = stats.pool_stats(session, repo.get_pool(session, pool)).as_json()
     print_mapping(f"pool {pool}", data, as_json)
 
 
@@ -166,23 +201,40 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     from generator.settings import load_settings
 
     settings = load_settings()
-    upgrade(make_engine(settings.database_url), revision)
+    engine = make_engine(settings.database_url, connect_timeout_s=settings.database_connect_timeout_s)
+    upgrade(engine, revision)
     console.print(f"database at {revision}")
 
 
 @db_app.command("downgrade")
-def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
-    """Migrate the database schema down to REVISION (``base`` drops everything)."""
+def db_downgrade(
+    revision: Annotated[str, typer.Argument()],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Migrate the database schema down to REVISION (``base`` drops everything: asks first)."""
     from generator.db.engine import downgrade, make_engine
+    from generator.db.urls import masked
+    from generator.errors import SelfInstructError
     from generator.settings import load_settings
 
-    downgrade(make_engine(load_settings().database_url), revision)
+    settings = load_settings()
+    if revision == "base" and not yes:
+        where = masked(settings.database_url)
+        if not sys.stdin.isatty():
+            raise SelfInstructError(f"`db downgrade base` drops every table of {where}: add --yes to confirm")
+        if not typer.confirm(f"drop every table (tasks, instances, requests...) of {where}?"):
+            console.print("nothing dropped")
+            raise typer.Exit(1)
+    engine = make_engine(settings.database_url, connect_timeout_s=settings.database_connect_timeout_s)
+    downgrade(engine, revision)
     console.print(f"database at {revision}")
 
 
 novelty.register(app)
 fleet.register(app)
 query.register(app, pool_app)
+analysis.register(app)
+instag.register(app)
 
 
 def main() -> None:
@@ -194,16 +246,37 @@ def main() -> None:
     try:
         result = app(standalone_mode=False)
     except SelfInstructError as exc:
-        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
-        sys.exit(2)
+        _fail(str(exc))
     except OSError as exc:  # a file the user named cannot be read or written
-        console.print(f"[red]error:[/] {exc.filename or ''}: {exc.strerror or exc}", soft_wrap=True)
-        sys.exit(2)
+        _fail(f"{exc.filename or ''}: {exc.strerror or exc}")
     except (click.ClickException, typer.exceptions.TyperException) as exc:
         # Typer >= 0.2x raises the errors of the click it vendors: TyperExceptions, not click's.
         message = str(exc)
         getattr(exc, "show", lambda: console.print(f"[red]error:[/] {message}"))()
         sys.exit(exc.exit_code)
     except (click.Abort, KeyboardInterrupt):
-        sys.exit(130)
+        result = 130
+    except Exception as exc:
+        failure = describe_failure(exc)
+        if failure is None:
+            raise
+        _fail(failure)
+    if result == 130 and not _interrupt_said:  # Typer turns Ctrl-C into a silent exit code 130
+        _say_interrupted("interrupted")
     sys.exit(result if isinstance(result, int) else 0)
+
+
+_interrupt_said: list[bool] = []
+
+
+def _say_interrupted(message: str) -> None:
+    """Print how the command was interrupted, once."""
+    if not _interrupt_said:
+        _interrupt_said.append(True)
+        console.print(f"[yellow]{escape(message)}[/]")
+
+
+def _fail(message: str) -> NoReturn:
+    """Print ``error: message`` as one line (no markup read from it) and exit 2."""
+    console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+    sys.exit(2)

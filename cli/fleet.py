@@ -20,9 +20,17 @@ from rich.console import Console
 if TYPE_CHECKING:
     from generator.db.stats import RoundCounts
     from generator.settings import Settings
+from generator.steering.params import Strategy  # light: stdlib only, like the option it defines
 from workers.queues import DEFAULT_WORKER_QUEUES
 
-console = Console(stderr=True)
+if TYPE_CHECKING:
+    from generator.steering.params import SteeringParams
+
+SteerOpt = Annotated[Strategy, typer.Option(
+    "--steer", help="Coverage steering: none (the plain loop) | rare-examples | tag-hints.")]
+
+console = Console(stderr=True, soft_wrap=True)
+MAX_ID = 2**63 - 1  # row ids are 64-bit at most
 DEFAULT_QUEUES = ",".join(DEFAULT_WORKER_QUEUES)
 FOLLOW_POLL_S = 0.5
 
@@ -56,6 +64,7 @@ def start_fleet_round(
     instructions: int,
     budget_tokens: int | None = None,
     deadline: datetime | None = None,
+    steering: SteeringParams | None = None,
 ) -> int:
     """Create (and seed) the pool if needed, open a fleet round and enqueue its first tick."""
     from generator.wiring import ensure_seeded_pool, sessions_for
@@ -67,7 +76,8 @@ def start_fleet_round(
     from workers.context import current
 
     wc = current()
-    return control.start_round(wc, pool_id, instructions, budget_tokens=budget_tokens, deadline=deadline)
+    return control.start_round(wc, pool_id, instructions, budget_tokens=budget_tokens, deadline=deadline,
+                               steering=steering)
 
 
 def follow_round(settings: Settings, round_id: int, target: int) -> RoundCounts:
@@ -95,7 +105,7 @@ def follow_round(settings: Settings, round_id: int, target: int) -> RoundCounts:
 
 
 def generate_on_fleet(settings: Settings, pool: str, instructions: int, budget_tokens: int | None = None,
-                      deadline: datetime | None = None) -> None:
+                      deadline: datetime | None = None, steering: SteeringParams | None = None) -> None:
     """``selfinstruct generate`` with a broker: start (or resume following) a fleet round, follow it."""
     from cli.progress import describe
     from generator.db import repository as repo
@@ -110,7 +120,7 @@ def generate_on_fleet(settings: Settings, pool: str, instructions: int, budget_t
         round_id, target = resumed
         console.print(f"following running fleet round {round_id} (target {target})")
     else:
-        round_id = start_fleet_round(settings, pool, instructions, budget_tokens, deadline)
+        round_id = start_fleet_round(settings, pool, instructions, budget_tokens, deadline, steering)
         target = instructions
         console.print(f"fleet round {round_id} started (target {target})")
     try:
@@ -128,7 +138,12 @@ def generate_on_fleet(settings: Settings, pool: str, instructions: int, budget_t
 
 
 def register(app: typer.Typer) -> None:
-    """Add the fleet commands to ``app``."""
+    """Add the fleet commands to ``app``: ``round start|status|cancel``, ``worker``, ``beat``."""
+    _register_rounds(app)
+    _register_processes(app)
+
+
+def _register_rounds(app: typer.Typer) -> None:
     round_app = typer.Typer(help="Fleet rounds (run by `selfinstruct worker`s).", no_args_is_help=True)
     app.add_typer(round_app, name="round")
 
@@ -140,33 +155,47 @@ def register(app: typer.Typer) -> None:
         deadline: Annotated[str | None, typer.Option(
             "--deadline", help="ISO 8601; naive = local.", callback=check_deadline)] = None,
         as_json: Annotated[bool, typer.Option("--json", help='Print {"id": ...}.')] = False,
+        steer: SteerOpt = Strategy.NONE,
     ) -> None:
         """Enqueue a round on the fleet and print its id; it ends at N, its budget or its deadline."""
         from generator.settings import load_settings
+        from generator.steering.params import SteeringParams
 
         moment = parse_deadline(deadline)
-        round_id = start_fleet_round(load_settings(), pool, instructions, budget_tokens, moment)
+        settings = load_settings()
+        round_id = start_fleet_round(settings, pool, instructions, budget_tokens, moment,
+                                     SteeringParams(steer))
         typer.echo(json.dumps({"id": round_id}) if as_json else f"round {round_id} started")
+        from workers.stall import beat_warning
+
+        if (warning := beat_warning(settings)) is not None:
+            console.print(f"[yellow]warning: {warning}[/]")
 
     @round_app.command("status")
     def round_status(
-        round_id: Annotated[int, typer.Argument(help="Round id.")],
+        round_id: Annotated[int, typer.Argument(help="Round id.", min=1, max=MAX_ID)],
         as_json: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
-        """Status (running|completed|failed|cancelled), admitted, rejections, requests, tokens, cost, rate."""
+        """Status (running|completed|failed|cancelled), admitted, rejections, requests, tokens, cost, rate;
+        for a fleet round also pending work by stage and its age, leases, beat/tick heartbeats, diagnosis."""
         from cli.progress import print_mapping
         from generator.db import repository as repo
         from generator.db import stats
         from generator.settings import load_settings
         from generator.wiring import sessions_for
+        from workers.stall import fleet_status  # Redis only: no Celery import
 
-        with sessions_for(load_settings())() as session:
+        settings = load_settings()
+        with sessions_for(settings)() as session:
             repo.get_round(session, round_id)
             data = {"id": round_id, **stats.round_counts(session, round_id).as_json()}
+            data |= fleet_status(settings, session, round_id)
         print_mapping(f"round {round_id}", data, as_json, indent=None)
 
     @round_app.command("cancel")
-    def round_cancel(round_id: Annotated[int, typer.Argument(help="Round id.")]) -> None:
+    def round_cancel(
+        round_id: Annotated[int, typer.Argument(help="Round id.", min=1, max=MAX_ID)],
+    ) -> None:
         """Cancel a running round; its queued work is dropped, its results so far are kept."""
         from generator.rounds.ending import cancel_round
         from generator.settings import load_settings
@@ -175,6 +204,8 @@ def register(app: typer.Typer) -> None:
         cancel_round(sessions_for(load_settings()), round_id)
         console.print(f"round {round_id} cancelled")
 
+
+def _register_processes(app: typer.Typer) -> None:
     @app.command("worker")
     def worker(
         queues: Annotated[str, typer.Option("--queues", "-Q", help="Comma-separated.")] = DEFAULT_QUEUES,

@@ -205,6 +205,8 @@ def decontaminate(
     from generator.novelty import NoveltyIndex
 
     eval_records = read_records(against)
+    if not eval_records:
+        typer.echo(f"warning: {against} holds no instructions: nothing can be too close to it", err=True)
     records = read_records(file)
     index = NoveltyIndex(threshold, (r.instruction for r in eval_records))
     kept: list[InstructionRecord] = []

@@ -12,6 +12,15 @@ from rich.table import Table
 
 from generator.db.stats import RoundCounts
 
+# Where output is not a terminal (a pipe, a file), nothing is cut or wrapped at rich's 80 columns.
+PIPE_WIDTH = 100_000
+
+
+def stdout_console() -> Console:
+    """A console on standard output: the terminal's width, or unlimited when piped."""
+    console = Console(soft_wrap=True)
+    return console if console.is_terminal else Console(soft_wrap=True, width=PIPE_WIDTH)
+
 
 def describe(counts: RoundCounts) -> str:
     """One line: admitted, rejected by reason, requests, tokens."""
@@ -62,4 +71,4 @@ def print_mapping(title: str, data: dict[str, Any], as_json: bool, indent: int |
     table = Table(title=title, show_header=False)
     for key, value in data.items():
         table.add_row(key, json.dumps(value) if isinstance(value, dict) else str(value))
-    Console().print(table)
+    stdout_console().print(table)

@@ -19,10 +19,12 @@ if TYPE_CHECKING:
     from generator.db.filters import TaskFilter
     from generator.db.lineage import TaskLineage
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 PoolOpt = Annotated[str, typer.Option("--pool", help="Pool name.")]
-RoundsOpt = Annotated[list[int] | None, typer.Option("--round", help="Round id (repeat for several).")]
+RoundsOpt = Annotated[
+    list[int] | None, typer.Option("--round", min=1, max=2**63 - 1, help="Round id (repeat for several).")
+]
 OriginOpt = Annotated[str | None, typer.Option(help="seed | machine")]
 StatusOpt = Annotated[
     list[str] | None,

@@ -60,6 +60,10 @@ class DatabaseSchemaError(PermanentError):
     """Raised when the database schema is in a state no migration can proceed from (half made)."""
 
 
+class RunnerBusyError(PermanentError):
+    """Raised when another process already runs the pool's in-process round (``selfinstruct generate``)."""
+
+
 class NotFoundError(PermanentError):
     """Raised when a pool, round or task named by the user does not exist."""
 

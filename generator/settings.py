@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     database_connect_timeout_s: float = Field(
         default=10.0, gt=0, description="PostgreSQL: seconds to wait for a connection before giving up."
     )
+    sqlite_busy_timeout_s: float = Field(
+        default=30.0, gt=0, description="SQLite: seconds a statement waits for another process's write lock."
+    )
     llm_base_url: str | None = None
     llm_api_key: str | None = None
     llm_model: str | None = None
@@ -77,6 +80,10 @@ class Settings(BaseSettings):
     # off by default for the same reason.
     embedded_prefix_ordering: bool = False
     embedded_startup_timeout_s: float = Field(default=180.0, gt=0)
+    # InsTag: the embedder of the semantic aggregation (wordllama | sentence-transformers | openai | fake)
+    instag_embedder: str = "wordllama"
+    instag_embedding_model: str | None = None
+    instag_embedding_base_url: str | None = None
     broker_url: str | None = None
     result_backend: str | None = None
     redis_url: str | None = None
@@ -90,6 +97,16 @@ class Settings(BaseSettings):
         description="Redis broker: seconds after which a task whose worker died unacknowledged is delivered "
         "again; also how long a work hint stays claimed. Keep it above task_time_limit_s.",
     )
+    lease_s: float = Field(
+        default=15.0, ge=3,
+        description="Fleet: how long a running stage task holds its items without renewing; a heartbeat "
+        "thread renews every lease_s/3, and a tick re-sends the work of a task whose lease expired.",
+    )
+    queue_wait_s: float = Field(
+        default=600.0, gt=0,
+        description="Fleet: how long a queued (not yet started) message keeps its items claimed; after "
+        "that a tick sends the work again (one duplicate per item per queue_wait_s at most).",
+    )
     task_time_limit_s: float = Field(
         default=900.0, gt=0,
         description="Hard time limit of one fleet task; the soft limit comes min(30 s, 10%) earlier.",
@@ -101,6 +118,16 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="Seconds between beat ticks that re-derive queued work from the DB."
     )
     seeds_path: Path = DEFAULT_SEEDS
+    benepar_model: str | None = Field(
+        default=None,
+        description="A benepar 0.2 model directory; when set, the report's verb-noun parse uses benepar "
+        "(constituency) instead of spaCy dependencies. Nothing is downloaded.",
+    )
+    reward_scorer: str | None = Field(
+        default=None,
+        description="'module:factory' returning a reward scorer (generator.analysis.quality.RewardScorer); "
+        "unset: rewards and the InstructMining rule are stored as null.",
+    )
     api_token: SecretStr | None = Field(
         default=None, description="Bearer token of the HTTP API's write endpoints; unset: they are off."
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import random
 from collections.abc import Iterator
+from threading import Event
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,7 +20,11 @@ from generator.steps import StepContext
 
 def sessions_for(settings: Settings) -> sessionmaker[Session]:
     """Open (and migrate if needed) the configured database."""
-    return open_database(settings.database_url, connect_timeout_s=settings.database_connect_timeout_s)
+    return open_database(
+        settings.database_url,
+        connect_timeout_s=settings.database_connect_timeout_s,
+        busy_timeout_s=settings.sqlite_busy_timeout_s,
+    )
 
 
 def params_of(pool: Pool) -> GenerationParams:
@@ -37,16 +42,19 @@ def ensure_seeded_pool(session: Session, settings: Settings, name: str) -> Pool:
 
 @contextlib.contextmanager
 def step_context(
-    settings: Settings, params: GenerationParams, sessions: sessionmaker[Session], seed: int | None = None
+    settings: Settings, params: GenerationParams, sessions: sessionmaker[Session], seed: int | None = None,
+    stop: Event | None = None,
 ) -> Iterator[StepContext]:
-    """A StepContext with a live LLM client; runs the embedded server while no endpoint is set."""
+    """A StepContext with a live LLM client; runs the embedded server while no endpoint is set.
+    Setting ``stop`` ends the client's backoff waits at once (Ctrl-C must not wait a Retry-After out)."""
     from generator.llm.ratelimit import throttled_client  # here: database-only commands need no redis
 
     if settings.embedded:
         from generator.llm.embedded import EmbeddedServer
 
         with EmbeddedServer(settings) as server:
-            client = throttled_client(settings, base_url=server.base_url, model=server.model)
+            client = throttled_client(settings, base_url=server.base_url, model=server.model, stop=stop)
             yield StepContext(sessions, client, params, settings, random.Random(seed))
     else:
-        yield StepContext(sessions, throttled_client(settings), params, settings, random.Random(seed))
+        client = throttled_client(settings, stop=stop)
+        yield StepContext(sessions, client, params, settings, random.Random(seed))

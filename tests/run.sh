@@ -21,6 +21,15 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
   echo "starting postgresql"
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
 fi
+# RabbitMQ is optional (its fleet tests skip without it): start it when installed and down.
+if command -v rabbitmq-server >/dev/null && ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+  echo "starting rabbitmq"
+  rabbitmq-server -detached || echo "rabbitmq did not start: its tests will skip"
+  for _ in $(seq 1 60); do
+    if (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then break; fi
+    sleep 1
+  done
+fi
 for _ in $(seq 1 30); do
   if (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
     break
@@ -28,7 +37,14 @@ for _ in $(seq 1 30); do
   sleep 1
 done
 
-# 3. Lint and type checks, then the tests.
-.venv/bin/ruff check generator workers cli tests bench migrations
+# 3. Headless Chromium for the report's browser test (Debian's package); the test skips when it is absent.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  echo "installing chromium"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+    || echo "chromium could not be installed: the browser test will skip"
+fi
+
+# 4. Lint and type checks, then the tests.
+.venv/bin/ruff check generator workers cli api tests bench migrations
 .venv/bin/mypy
 .venv/bin/python -m pytest -q "$@"

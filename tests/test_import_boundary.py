@@ -14,7 +14,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("generator", "workers", "cli", "api")
-PURE = ("selfinstruct", "novelty", "instag", "analysis", "export", "files")
+PURE = ("selfinstruct", "novelty", "instag", "analysis", "export", "files", "steering")
 EDGES = ("celery", "kombu", "typer", "fastapi", "uvicorn", "cli", "workers", "api")
 IO = ("sqlalchemy", "redis", "openai", "celery",
       "generator.db", "generator.steps", "generator.rounds", "generator.llm", "generator.wiring")

@@ -2,9 +2,10 @@
 
 ``celery -A workers.app worker`` and ``selfinstruct worker`` both start workers on this app.
 Delivery is at-least-once: tasks are acknowledged late and rejected back to the queue when their
-worker process dies, and the Redis broker hands an unacknowledged message to another worker
-after ``visibility_timeout_s``. Tasks are idempotent (database keys and status guards), so a
-second delivery writes nothing twice.
+worker process dies; RabbitMQ requeues a dead consumer's unacknowledged messages as soon as its
+connection drops, the Redis broker only after ``visibility_timeout_s`` (the leases of
+:mod:`workers.leases` let a tick re-send such work after ``lease_s`` instead). Tasks are
+idempotent (database keys and status guards), so a second delivery writes nothing twice.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from celery.signals import beat_init, worker_init
 
 from generator.errors import ConfigError
 from generator.settings import Settings, load_settings
+from workers.amqp import amqp_options, is_amqp
+from workers.leases import require_redis
 from workers.queues import CONTROL, DEFAULT_WORKER_QUEUES, QUEUES, TASK_ROUTES
 
 __all__ = ["DEFAULT_WORKER_QUEUES", "QUEUES", "TASK_ROUTES", "celery_config", "make_app"]
@@ -52,12 +55,14 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         },
         # Queues are declared on first use from the routes (the tag queue only once InsTag sends to it).
         "task_default_queue": CONTROL,
+        "beat_scheduler": "workers.schedule:Scheduler",  # writes beat's heartbeat (workers.stall)
         "task_routes": TASK_ROUTES,
         # A broker restart must not abort running tasks: they finish and commit (the database is
         # the truth); their acks are lost with the broker, and the next tick re-derives the rest.
         "worker_cancel_long_running_tasks_on_connection_loss": False,
         "worker_send_task_events": False,  # Flower turns events on remotely when it connects
         "task_send_sent_event": False,
+        **(amqp_options(settings) if is_amqp(settings.broker_url) else {}),
     }
 
 
@@ -71,8 +76,10 @@ def make_app(settings: Settings) -> Celery:
 
 
 def _require_broker(**_: object) -> None:
-    if load_settings().broker_url is None:
+    settings = load_settings()
+    if settings.broker_url is None:
         raise ConfigError("SELFINSTRUCT_BROKER_URL is not set (e.g. redis://127.0.0.1:6379/0)")
+    require_redis(settings)  # claims, leases and rate limits live there whatever the broker
 
 
 worker_init.connect(_require_broker, weak=False)

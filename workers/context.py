@@ -30,7 +30,9 @@ from generator.selfinstruct.params import GenerationParams
 from generator.settings import Settings, load_settings
 from generator.steps import StepContext
 from generator.steps.admission import PoolIndex
+from generator.steps.coverage import PoolCoverage
 from workers.hints import Hints
+from workers.leases import LeaseStore, require_redis
 
 # How stale a cached round status may be: after a cancel, the round's tasks may still call the
 # endpoint for this long (one query per task saved in exchange).
@@ -45,11 +47,14 @@ class WorkerContext:
     sessions: sessionmaker[Session]
     hints: Hints
     app: Any  # the Celery app messages are sent through (untyped library)
+    leases: LeaseStore
     _client: LLMClient | None = None
     _round_pools: dict[int, int] = field(default_factory=dict)
     _params: dict[int, GenerationParams] = field(default_factory=dict)
     _indexes: dict[int, PoolIndex] = field(default_factory=dict)
     _status: dict[int, tuple[str, float]] = field(default_factory=dict)
+    # Steered rounds' tag counts, kept across tasks so each task is tagged once per process.
+    coverage: PoolCoverage = field(default_factory=PoolCoverage)
     # Guards the caches when the worker runs a thread pool (--pool threads).
     lock: threading.RLock = field(default_factory=threading.RLock)
     # One admission at a time per process: a failed one must drop its index before the next reads it.
@@ -60,15 +65,14 @@ class WorkerContext:
         """Connect to the database and Redis named by ``settings``; the fleet needs PostgreSQL."""
         if not settings.database_url.startswith("postgresql"):
             raise ConfigError("the fleet needs PostgreSQL: set SELFINSTRUCT_DATABASE_URL=postgresql://...")
-        url = settings.rate_limit_redis_url
-        if url is None:
-            raise ConfigError("the fleet needs Redis: set SELFINSTRUCT_BROKER_URL or SELFINSTRUCT_REDIS_URL")
-        client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        client = redis.Redis.from_url(require_redis(settings), socket_timeout=10, socket_connect_timeout=5)
         # Workers do not migrate (many at once would race): `round start` / `selfinstruct db upgrade` do.
         sessions = open_database(
-            settings.database_url, migrate=False, connect_timeout_s=settings.database_connect_timeout_s
+            settings.database_url, migrate=False, connect_timeout_s=settings.database_connect_timeout_s,
+            busy_timeout_s=settings.sqlite_busy_timeout_s,
         )
-        return cls(settings, sessions, Hints(client, ttl_s=settings.visibility_timeout_s), app)
+        leases = LeaseStore(client, settings.lease_s, settings.queue_wait_s)
+        return cls(settings, sessions, Hints(client, ttl_s=settings.visibility_timeout_s), app, leases)
 
     def client(self) -> LLMClient:
         """The process's LLM client, built on first use (it may ask the endpoint for its model)."""
@@ -118,7 +122,8 @@ class WorkerContext:
     def step_context(self, round_id: int) -> StepContext:
         """A StepContext for a round's pool; the rng is per process (seeded by the OS)."""
         params = self.params(self.pool_of(round_id))
-        return StepContext(self.sessions, self.client(), params, self.settings, random.Random())
+        return StepContext(self.sessions, self.client(), params, self.settings, random.Random(),
+                           coverage=self.coverage)
 
     def index(self, pool_id: int) -> PoolIndex:
         """The process's novelty index of a pool; only used while holding the pool lock."""

@@ -1,11 +1,12 @@
 """Round control of the fleet: start, cancel, exact admission, and the tick that re-derives work.
 
 A fleet round (``mode = "fleet"``) moves by messages: generate → admit → classify → instances,
-each task asking for the next through :class:`workers.hints.Hints` claims so that an item has
-at most one message in flight. Messages are only hints: :func:`tick` (beat, every
-``fleet_tick_s``; also called by ``selfinstruct generate`` while it follows a round) re-reads the
-round from the database, ends it when it is done, and re-sends whatever is pending, so a lost
-message (a broker restart, a killed worker) only delays the round.
+each task asking for the next through :mod:`workers.leases` claims so that an item has at most
+one message queued or running (a running one holds a renewed lease). Messages are only hints:
+:func:`tick` (beat, every ``fleet_tick_s``; also called by ``selfinstruct generate`` while it
+follows a round) re-reads the round from the database, ends it when it is done, and re-sends
+whatever is pending and neither queued nor leased, so a lost message (a broker restart, a
+killed worker) only delays the round by about a lease.
 
 Exact admission: :func:`admit_round` runs :func:`generator.steps.admission.admit_pending` in one
 PostgreSQL transaction that first takes the pool's advisory lock (``repository.lock_pool``) and
@@ -32,9 +33,12 @@ from generator.db.statuses import RoundStatus
 from generator.errors import BrokerUnavailableError
 from generator.rounds import policy
 from generator.rounds.ending import finish
+from generator.steering import SteeringParams
 from generator.steps import chunked
 from generator.steps.admission import admit_pending
+from workers import stall
 from workers.context import WorkerContext
+from workers.leases import new_token
 from workers.state import OPEN_STATUSES, Observed, load_state
 
 log = logging.getLogger(__name__)
@@ -49,48 +53,52 @@ def best_effort(what: str) -> Iterator[None]:
         log.warning("%s failed (the next tick recovers it): %s", what, exc)
 
 
-def send(wc: WorkerContext, task: str, *args: int) -> None:
-    """Send one message (ids only) to the task's queue."""
-    wc.app.send_task(f"selfinstruct.{task}", args=list(args))
+def send(wc: WorkerContext, task: str, *args: int, token: str | None = None) -> None:
+    """Send one message (ids only) to the task's queue; ``token`` becomes its Celery task id."""
+    wc.app.send_task(f"selfinstruct.{task}", args=list(args), task_id=token)
 
 
 def request(wc: WorkerContext, task: str, ident: int, *args: int) -> bool:
-    """Send ``task(*args)`` unless a message for (task, ident) is already in flight."""
-    claimed = wc.hints.claim(task, ident)
+    """Send ``task(*args)`` unless a message for (task, ident) is already in flight (``ident`` = round)."""
+    token = new_token()
+    claimed = wc.leases.claim(ident, task, [ident], token)[0]
     if claimed:
-        _send_claimed(wc, task, ident, *args)
+        try:
+            send(wc, task, *args, token=token)
+        except BaseException:
+            wc.leases.release(ident, task, [ident], token)  # the next tick may try again
+            raise
     return claimed
 
 
 def request_batches(wc: WorkerContext, task: str, round_id: int, task_ids: list[int]) -> int:
     """Claim (task, id) for each task and send the claimed ones as ``task(round_id, batch)`` messages
-    of up to ``prompts_per_request`` tasks; returns how many messages were sent."""
-    claimed = [i for i, won in zip(task_ids, wc.hints.claim_many(task, task_ids), strict=True) if won]
-    batches = list(chunked(claimed, wc.settings.prompts_per_request))
-    for number, batch in enumerate(batches):
+    of up to ``prompts_per_request`` tasks (each batch's claims owned by its message); returns how
+    many messages were sent."""
+    sent = 0
+    for batch in chunked(task_ids, wc.settings.prompts_per_request):
+        token = new_token()
+        won = [i for i, ok in zip(batch, wc.leases.claim(round_id, task, batch, token), strict=True) if ok]
+        if not won:
+            continue
         try:
-            wc.app.send_task(f"selfinstruct.{task}", args=[round_id, batch])
+            wc.app.send_task(f"selfinstruct.{task}", args=[round_id, won], task_id=token)
         except BaseException:
-            wc.hints.release_many(task, [i for unsent in batches[number:] for i in unsent])  # a tick re-sends
+            wc.leases.release(round_id, task, won, token)  # a tick re-sends
             raise
-    return len(batches)
-
-
-def _send_claimed(wc: WorkerContext, task: str, ident: int, *args: int) -> None:
-    try:
-        send(wc, task, *args)
-    except BaseException:
-        wc.hints.release(task, ident)  # the next tick may try again
-        raise
+        sent += 1
+    return sent
 
 
 def start_round(wc: WorkerContext, pool_id: int, target: int, *, budget_tokens: int | None = None,
-                deadline: datetime | None = None) -> int:
-    """Open a fleet round in the pool and kick it off with a tick; returns the round id."""
+                deadline: datetime | None = None, steering: SteeringParams | None = None) -> int:
+    """Open a fleet round in the pool and kick it off with a tick; returns the round id.
+
+    ``steering`` (default: the plain loop) is stored on the round; its generate tasks read it."""
     with wc.sessions.begin() as session:
         pool = session.get_one(Pool, pool_id)
         round_id = repo.open_round(session, pool, target, budget_tokens=budget_tokens, deadline=deadline,
-                                   mode="fleet").id
+                                   mode="fleet", steering=SteeringParams.round_json(steering)).id
     send(wc, "tick", round_id)
     return round_id
 
@@ -135,13 +143,13 @@ def topup(wc: WorkerContext, round_id: int, seen: Observed | None = None) -> int
     wanted = 0
     if isinstance(decision, policy.Generate):
         wanted = min(decision.requests, wc.settings.fleet_inflight)
-    tickets = wc.hints.take_tickets(round_id, wanted)
+    tickets = wc.leases.take_tickets(round_id, wanted)
     for number, ticket in enumerate(tickets):
         try:
             send(wc, "generate", round_id, ticket)
         except BaseException:
             for unsent in tickets[number:]:
-                wc.hints.release_ticket(round_id, unsent)
+                wc.leases.release_ticket(round_id, unsent)
             raise
     return len(tickets)
 
@@ -166,6 +174,8 @@ def settle(wc: WorkerContext, round_id: int, seen: Observed) -> bool:
 
 def tick(wc: WorkerContext, round_id: int) -> str:
     """Re-derive everything the round needs from the database and send it; returns the round status."""
+    with best_effort("tick heartbeat"):
+        stall.note_tick(wc.leases.redis, round_id)
     with wc.sessions() as session:
         state = load_state(session, round_id, full=True)
         if state is None:

@@ -1,8 +1,9 @@
-"""What each stage task does after its step: free its claims and ask for the next piece of work.
+"""What each stage task does around its step: hold its leases, then ask for the next piece of work.
 
-Classification and instances run in one message per batch of tasks (:func:`after_classify`
-hands the batch's claims over and the same process makes the instances): one message, one
-context lookup and one trip through the worker's main process per batch.
+Classification and instances run in one message per batch of tasks (:func:`classify_batch`
+leases the batch for instances before letting its classify leases go, and the same process
+makes the instances): one message, one context lookup and one trip through the worker's main
+process per batch.
 The ``instances`` message remains for ticks re-sending classified tasks whose instances are
 missing. Batches hold up to ``Settings.prompts_per_request`` tasks: the step sends them in one
 completions request.
@@ -19,6 +20,7 @@ from generator.db import repository as repo
 from generator.db.models import Round, Task
 from workers import control
 from workers.context import WorkerContext
+from workers.heartbeat import leased
 from workers.state import OPEN_STATUSES
 
 
@@ -31,7 +33,7 @@ def after_generate(wc: WorkerContext, round_id: int, ticket: int | None, produce
     """A generate message has run: free its ticket, ask for admission of what it produced (or replace it)."""
     with control.best_effort("generate follow-up"):
         if ticket is not None:
-            wc.hints.release_ticket(round_id, ticket)
+            wc.leases.release_ticket(round_id, ticket)
         if produced:
             control.request(wc, "admit", round_id, round_id)
         elif wc.round_status(round_id) == "running":
@@ -46,42 +48,36 @@ def after_admit(wc: WorkerContext, round_id: int, admitted: list[int]) -> None:
         control.advance(wc, round_id, replace=True)
 
 
-def after_classify(wc: WorkerContext, round_id: int, ids: list[int]) -> list[int]:
-    """Free the batch's classify claims and take its instances claims; returns the ids now held.
-
-    The caller makes those tasks' instances itself (saving a message, a context lookup and a
-    process hop); the claims keep a tick from sending an instances message meanwhile.
-    """
-    with control.best_effort("classify follow-up"):
-        if wc.round_status(round_id) != "running":
-            wc.hints.release_many("classify", ids)
-            return []
-        return wc.hints.hand_over_many("classify", "instances", ids)
-    return []
+def classify_batch(wc: WorkerContext, round_id: int, ids: list[int], token: str) -> list[int]:
+    """Classify the tasks of ``ids`` this message leases, then make their instances under
+    instances leases taken before the classify leases are let go (so no tick re-sends them
+    meanwhile). Returns the ids it classified now."""
+    with leased(wc.leases, round_id, "classify", ids, token) as held:
+        running = wc.round_status(round_id) == "running"
+        answers = steps.classify(wc.step_context(round_id), held) if running else {}
+        run_instances(wc, round_id, held if running else [], token)
+    return sorted(answers)
 
 
-def run_instances(wc: WorkerContext, round_id: int, ids: list[int]) -> list[int]:
-    """Make instances for ``ids`` while holding their claims, then release them (also on failure).
+def run_instances(wc: WorkerContext, round_id: int, ids: list[int], token: str) -> list[int]:
+    """Make instances for the tasks of ``ids`` this message leases (renewed while it works).
 
     Returns the ids of the tasks that kept instances now.
     """
     if not ids:
         return []
-    try:
+    with leased(wc.leases, round_id, "instances", ids, token) as held:
         running = wc.round_status(round_id) == "running"
-        kept = steps.make_instances(wc.step_context(round_id), ids) if running else {}
-    except BaseException:
-        with control.best_effort("instances claim release"):
-            wc.hints.release_many("instances", ids)  # a retry of this message claims them again
-        raise
-    after_instances(wc, round_id, ids, kept)
+        kept = steps.make_instances(wc.step_context(round_id), held) if running else {}
+    after_instances(wc, round_id, held, kept)
     return sorted(i for i, n in kept.items() if n)
 
 
 def after_instances(wc: WorkerContext, round_id: int, ids: list[int], kept: dict[int, int]) -> None:
-    """Free the claims; end the round if these were its last open tasks; replace tasks left empty."""
+    """End the round if these were its last open tasks; replace tasks left empty."""
+    if not ids:
+        return
     with control.best_effort("instances follow-up"):
-        wc.hints.release_many("instances", ids)
         if not all(kept.get(i, 0) for i in ids):
             control.advance(wc, round_id, replace=True, readmit=True, full=True)
             return

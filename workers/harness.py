@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,15 +177,47 @@ class Fleet:
         return counts
 
 
+RABBITMQ_HOST, RABBITMQ_PORT = "127.0.0.1", 5672
+
+
+def rabbitmq_missing() -> str | None:
+    """Why RabbitMQ tests cannot run here, or None when they can."""
+    if shutil.which("rabbitmqctl") is None:
+        return "rabbitmqctl is not installed"
+    if not port_open(RABBITMQ_HOST, RABBITMQ_PORT):
+        return f"RabbitMQ is not reachable on {RABBITMQ_HOST}:{RABBITMQ_PORT} (rabbitmq-server -detached)"
+    return None
+
+
 @contextlib.contextmanager
-def fleet(tmp: Path, llm_base_url: str, **overrides: object) -> Iterator[Fleet]:
-    """A fresh PostgreSQL database, a throwaway Redis and a :class:`Fleet` on them; all torn down after."""
+def rabbitmq_vhost() -> Iterator[str]:
+    """A fresh RabbitMQ vhost for guest (so parallel runs never share a queue); yields its amqp:// URL."""
+    name = f"si_test_{uuid.uuid4().hex[:12]}"
+    ctl = ["rabbitmqctl", "-q"]
+    subprocess.run([*ctl, "add_vhost", name], check=True, capture_output=True, timeout=60)
+    try:
+        subprocess.run([*ctl, "set_permissions", "-p", name, "guest", ".*", ".*", ".*"], check=True,
+                       capture_output=True, timeout=60)
+        yield f"amqp://guest:guest@{RABBITMQ_HOST}:{RABBITMQ_PORT}/{name}"
+    finally:
+        subprocess.run([*ctl, "delete_vhost", name], capture_output=True, timeout=60)
+
+
+@contextlib.contextmanager
+def fleet(tmp: Path, llm_base_url: str, broker: str = "redis", **overrides: object) -> Iterator[Fleet]:
+    """A fresh PostgreSQL database, a throwaway Redis and a :class:`Fleet` on them; all torn down after.
+
+    ``broker="amqp"`` puts the messages on a fresh RabbitMQ vhost instead (Redis then holds only
+    claims, leases and rate limits)."""
     redis_server = RedisServer(free_port(), tmp)
     redis_server.start()
     try:
-        with fresh_postgres_database() as db_url:
+        with fresh_postgres_database() as db_url, contextlib.ExitStack() as stack:
+            brokers: dict[str, object] = {"broker_url": redis_server.url}
+            if broker == "amqp":
+                brokers = {"broker_url": stack.enter_context(rabbitmq_vhost()), "redis_url": redis_server.url}
             values: dict[str, object] = {
-                "database_url": db_url, "broker_url": redis_server.url, "llm_base_url": llm_base_url,
+                "database_url": db_url, "llm_base_url": llm_base_url, **brokers,
                 "llm_model": "scripted-model", "llm_max_retries": 2, "llm_timeout_s": 20,
                 "visibility_timeout_s": 8, "task_time_limit_s": 60, "fleet_tick_s": 2, "fleet_inflight": 4,
                 **overrides,
@@ -199,5 +233,7 @@ def fleet(tmp: Path, llm_base_url: str, **overrides: object) -> Iterator[Fleet]:
             finally:
                 the_fleet.stop()
                 wc.sessions.kw["bind"].dispose()
+                with contextlib.suppress(Exception):
+                    wc.app.pool.force_close_all()
     finally:
         redis_server.kill()

@@ -10,6 +10,7 @@ The file (``SELFINSTRUCT_SCHEDULE_FILE`` or ``selfinstruct beat --schedule``) is
         until_pool_size: 50000  # optional: stop once the pool holds this many usable tasks
         budget_tokens: 2000000  # optional, per round
         deadline_minutes: 25    # optional: each round ends this long after it starts
+        steer: rare-examples    # optional: none (default) | rare-examples | tag-hints
 
 A scheduled start is skipped while the pool already has a running fleet round.
 """
@@ -21,7 +22,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import redis
 import yaml
+from celery.beat import PersistentScheduler
 from celery.schedules import crontab
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import func, select
@@ -29,11 +32,29 @@ from sqlalchemy import func, select
 from generator.db import repository as repo
 from generator.db.models import Task
 from generator.errors import ConfigError
-from generator.settings import Settings
-from workers import control
+from generator.settings import Settings, load_settings
+from generator.steering import SteeringParams, Strategy
+from workers import control, stall
 from workers.context import WorkerContext
+from workers.leases import require_redis
 
 log = logging.getLogger(__name__)
+
+
+class Scheduler(PersistentScheduler):  # type: ignore[misc]
+    """Celery's file-backed beat scheduler; every loop also writes beat's heartbeat
+    (:func:`workers.stall.note_beat`), so ``round status`` can tell whether a scheduler is alive."""
+
+    _heartbeat: redis.Redis | None = None
+
+    def tick(self, *args: Any, **kwargs: Any) -> float:
+        try:
+            if self._heartbeat is None:
+                self._heartbeat = redis.Redis.from_url(require_redis(load_settings()), socket_timeout=5)
+            stall.note_beat(self._heartbeat)
+        except (redis.RedisError, ConfigError) as exc:
+            log.warning("beat heartbeat not written: %s", exc)
+        return float(super().tick(*args, **kwargs))
 
 
 class ScheduledRound(BaseModel):
@@ -47,6 +68,7 @@ class ScheduledRound(BaseModel):
     until_pool_size: int | None = Field(default=None, ge=1)
     budget_tokens: int | None = Field(default=None, ge=1)
     deadline_minutes: float | None = Field(default=None, gt=0)
+    steer: Strategy = Strategy.NONE
 
     @model_validator(mode="after")
     def _one_timing(self) -> ScheduledRound:
@@ -97,13 +119,14 @@ def beat_schedule(settings: Settings, path: Path | None = None) -> dict[str, dic
         entries[f"selfinstruct-round-{number}-{item.pool}"] = {
             "task": "selfinstruct.start_scheduled_round",
             "schedule": timing,
-            "kwargs": item.model_dump(exclude={"every_minutes", "cron"}),
+            "kwargs": item.model_dump(mode="json", exclude={"every_minutes", "cron"}),
         }
     return entries
 
 
 def start_scheduled_round(wc: WorkerContext, pool_name: str, instructions: int, until_pool_size: int | None,
-                          budget_tokens: int | None, deadline_minutes: float | None) -> int | None:
+                          budget_tokens: int | None, deadline_minutes: float | None,
+                          steer: str = "none") -> int | None:
     """Start a round of ``instructions`` (fewer if the pool is nearly full); None when skipped."""
     from generator.wiring import ensure_seeded_pool
 
@@ -122,4 +145,5 @@ def start_scheduled_round(wc: WorkerContext, pool_name: str, instructions: int, 
         log.info("pool %r holds %d tasks (>= %s): scheduled start skipped", pool_name, size, until_pool_size)
         return None
     deadline = datetime.now(UTC) + timedelta(minutes=deadline_minutes) if deadline_minutes else None
-    return control.start_round(wc, pool_id, target, budget_tokens=budget_tokens, deadline=deadline)
+    return control.start_round(wc, pool_id, target, budget_tokens=budget_tokens, deadline=deadline,
+                               steering=SteeringParams(Strategy(steer)))

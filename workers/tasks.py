@@ -3,8 +3,9 @@
 Messages carry ids only; results are in the database. Every task is idempotent (the steps'
 database keys and status guards), acknowledged late, and retried with exponential backoff
 only for :class:`generator.errors.TransientError` (endpoint or broker trouble that outlived the
-client's own retries) and for the database going away. A task that fails for good frees its
-claim, so the next tick sends it again. Tasks of a round that is no longer running do nothing.
+client's own retries) and for the database going away. A running stage task leases its items
+(:mod:`workers.heartbeat`); one that fails for good frees them, so the next tick sends it again.
+Tasks of a round that is no longer running do nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
+from celery import current_task
 from celery.signals import task_failure
 from sqlalchemy.exc import OperationalError
 
@@ -20,6 +22,8 @@ from generator.errors import TransientError
 from workers import control, followups
 from workers.app import app
 from workers.context import current
+from workers.heartbeat import ticket_leased
+from workers.leases import new_token
 from workers.schedule import start_scheduled_round
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,21 +44,28 @@ RETRYING: dict[str, Any] = {
 }
 
 
-def _release_on_failure(sender: Any = None, args: Any = None, exception: BaseException | None = None,
-                        **_: Any) -> None:
-    """A stage task that failed for good frees its claim, so the next tick re-sends the work; too
-    many such failures fail the round (:func:`workers.control.note_failure`)."""
-    name, args = getattr(sender, "name", ""), list(args or ())
+def _release_on_failure(sender: Any = None, task_id: str | None = None, args: Any = None,
+                        exception: BaseException | None = None, **_: Any) -> None:
+    """A stage task that failed for good frees its claims and leases, so the next tick re-sends the
+    work; too many such failures fail the round (:func:`workers.control.note_failure`)."""
+    name, args, token = getattr(sender, "name", ""), list(args or ()), str(task_id)
     with control.best_effort("claim release"):
         wc = current()
         if name == "selfinstruct.generate" and len(args) > 1 and args[1] is not None:
-            wc.hints.release_ticket(int(args[0]), int(args[1]))
+            wc.leases.release_ticket(int(args[0]), int(args[1]))
         elif name == "selfinstruct.admit" and args:
-            wc.hints.release("admit", int(args[0]))
+            wc.leases.release(int(args[0]), "admit", [int(args[0])], token)
         elif name in ("selfinstruct.classify", "selfinstruct.instances") and len(args) > 1:
-            wc.hints.release_many(name.rsplit(".", 1)[1], followups.task_ids(args[1]))
+            for kind in ("classify", "instances"):
+                wc.leases.release(int(args[0]), kind, followups.task_ids(args[1]), token)
         if name in STAGE_TASKS and args:
             control.note_failure(wc, int(args[0]), name, exception)
+
+
+def _token() -> str:
+    """The running message's id: the owner its claims and leases name."""
+    ident = current_task.request.id if current_task else None
+    return str(ident) if ident else new_token()
 
 
 STAGE_TASKS = ("selfinstruct.generate", "selfinstruct.admit", "selfinstruct.classify",
@@ -64,10 +75,13 @@ task_failure.connect(_release_on_failure, weak=False)
 
 @task("selfinstruct.generate", **RETRYING)
 def generate(round_id: int, ticket: int | None = None) -> int:
-    """Propose new instructions for the round (one LLM request); returns how many candidates."""
+    """Propose new instructions for the round (one LLM request); returns how many candidates.
+
+    Skipped when its ticket expired before it started (a tick has sent a replacement)."""
     wc = current()
-    running = wc.round_status(round_id) == "running"
-    made = steps.generate(wc.step_context(round_id), round_id) if running else []
+    with ticket_leased(wc.leases, round_id, ticket, _token()) as live:
+        running = live and wc.round_status(round_id) == "running"
+        made = steps.generate(wc.step_context(round_id), round_id) if running else []
     followups.after_generate(wc, round_id, ticket, len(made))
     return len(made)
 
@@ -77,7 +91,8 @@ def admit(round_id: int) -> list[int]:
     """Run the filters and exact novelty admission over the round's pending candidates."""
     wc = current()
     with control.best_effort("admit claim release"):
-        wc.hints.release("admit", round_id)  # before reading: later candidates get a new message
+        # Before reading: later candidates get a new message (admissions serialize on the pool lock).
+        wc.leases.release(round_id, "admit", [round_id], _token())
     admitted = control.admit_round(wc, round_id)
     followups.after_admit(wc, round_id, admitted)
     return admitted
@@ -88,11 +103,7 @@ def classify(round_id: int, task_ids: list[int]) -> list[int]:
     """Classify a batch of the round's tasks, then make their instances in the same message.
 
     Returns the ids of the tasks it classified now."""
-    wc, ids = current(), followups.task_ids(task_ids)
-    running = wc.round_status(round_id) == "running"
-    answers = steps.classify(wc.step_context(round_id), ids) if running else {}
-    followups.run_instances(wc, round_id, followups.after_classify(wc, round_id, ids))
-    return sorted(answers)
+    return followups.classify_batch(current(), round_id, followups.task_ids(task_ids), _token())
 
 
 @task("selfinstruct.instances", **RETRYING)
@@ -100,7 +111,7 @@ def instances(round_id: int, task_ids: list[int]) -> list[int]:
     """Make instances for a batch of classified tasks (a tick re-sending their missing step).
 
     Returns the ids of the tasks that got instances now."""
-    return followups.run_instances(current(), round_id, followups.task_ids(task_ids))
+    return followups.run_instances(current(), round_id, followups.task_ids(task_ids), _token())
 
 
 @task("selfinstruct.tick")
@@ -117,7 +128,9 @@ def tick_all() -> dict[int, str]:
 
 @task("selfinstruct.start_scheduled_round")
 def scheduled_round(pool: str, instructions: int, until_pool_size: int | None = None,
-                    budget_tokens: int | None = None, deadline_minutes: float | None = None) -> int | None:
+                    budget_tokens: int | None = None, deadline_minutes: float | None = None,
+                    steer: str = "none") -> int | None:
     """Start a scheduled round unless the pool is busy or full; returns the round id or None."""
     wc = current()
-    return start_scheduled_round(wc, pool, instructions, until_pool_size, budget_tokens, deadline_minutes)
+    return start_scheduled_round(wc, pool, instructions, until_pool_size, budget_tokens, deadline_minutes,
+                                 steer)

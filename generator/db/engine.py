@@ -38,27 +38,33 @@ _REVISION = re.compile(r"^revision\s*=\s*['\"](\w+)['\"]", re.M)
 _DOWN = re.compile(r"^down_revision\s*=\s*['\"](\w+)['\"]", re.M)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_s: float) -> Any:
+    def set_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        cursor.close()
+
+    return set_pragmas
 
 
-def make_engine(url: str, *, connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys, a 30 s busy timeout and a 0600 file,
+def make_engine(
+    url: str,
+    *,
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+    busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S,
+) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys, a busy timeout (30 s) and a 0600 file,
     PostgreSQL a connect timeout. Raises ConfigError (password masked) for an unsupported URL."""
     parsed = urls.parse(url)
     if parsed.drivername.startswith("sqlite"):
         path = urls.sqlite_file(parsed)
         if path is not None:
             urls.create_private_file(path)
-        engine = create_engine(
-            parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
-        )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(parsed, connect_args={"timeout": busy_timeout_s, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_s))
         return engine
     # libpq counts whole seconds and at least 2.
     timeout = max(2, round(connect_timeout_s))
@@ -73,7 +79,7 @@ def _migration_engine(engine: Engine) -> Engine:
     are off while tables are rebuilt (batch migrations drop and re-create tables). Others as-is."""
     if engine.dialect.name != "sqlite":
         return engine
-    migrating = create_engine(engine.url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+    migrating = create_engine(engine.url, connect_args={"timeout": max(SQLITE_BUSY_TIMEOUT_S, 60)})
 
     @event.listens_for(migrating, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
@@ -198,15 +204,19 @@ def unavailable(engine: Engine, exc: DBAPIError) -> DatabaseUnavailableError:
     """The one-line error of a failed connection or statement (password masked, busy named)."""
     reason = mask_url_passwords(str(exc.orig)).strip().splitlines()[0] if exc.orig else type(exc).__name__
     if "database is locked" in reason:
-        reason += f" (another process held it for more than {SQLITE_BUSY_TIMEOUT_S} s)"
+        reason += " (another process held it longer than SELFINSTRUCT_SQLITE_BUSY_TIMEOUT_S)"
     return DatabaseUnavailableError(f"cannot reach database {urls.masked(engine.url)}: {reason}")
 
 
 def open_database(
-    url: str, migrate: bool = True, *, connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
+    url: str,
+    migrate: bool = True,
+    *,
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+    busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S,
 ) -> sessionmaker[Session]:
     """Connect (and migrate if behind); raise DatabaseUnavailableError when unreachable."""
-    engine = make_engine(url, connect_timeout_s=connect_timeout_s)
+    engine = make_engine(url, connect_timeout_s=connect_timeout_s, busy_timeout_s=busy_timeout_s)
     try:
         if migrate and not is_current(engine):
             upgrade(engine)

@@ -28,10 +28,11 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Integer
 
 from generator.db.models import Instance, Task
+from generator.db.statuses import Origin, TaskStatus
 from generator.errors import InvalidFilterError
 
-ORIGINS = ("seed", "machine")
-TASK_STATUSES = ("pending_classification", "pending_instances", "complete", "no_instances")
+ORIGINS = tuple(str(o) for o in Origin)
+TASK_STATUSES = tuple(str(s) for s in TaskStatus)
 MAX_ID = 2**63 - 1
 
 

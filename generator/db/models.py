@@ -86,6 +86,8 @@ class Round(Base):
     mode: Mapped[str] = mapped_column(String(20), default="inprocess")  # inprocess | fleet
     end_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)  # target|budget|deadline|...
     error: Mapped[str | None] = mapped_column(CleanText, nullable=True)
+    # The round's SteeringParams (generator.steering); NULL is the plain loop (strategy "none").
+    steering: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
     pool: Mapped[Pool] = relationship()
@@ -103,6 +105,9 @@ class LLMRequest(Base):
     # The tasks a classification or instances request asked about, in prompt order (a batch of
     # several tasks is one request); ``task_id`` is set too when there is exactly one.
     task_ids: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
+    # A steered generation request's plans, one per prompt in prompt order: strategy, aimed-at
+    # tags, in-context example task ids, vocabulary version (PromptPlan.to_json); NULL unsteered.
+    steering: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     stage: Mapped[str] = mapped_column(String(20))
     model: Mapped[str] = mapped_column(String(200))
     api: Mapped[str] = mapped_column(String(20))
@@ -207,4 +212,106 @@ class Rejection(Base):
     nearest_task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
     nearest_text: Mapped[str | None] = mapped_column(CleanText, nullable=True)
     nearest_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TaskQuality(Base):
+    """InstructMining indicators of one task (of its first instance); null where an input is missing.
+
+    ``perplexity_reason`` says why ``perplexity`` is null (e.g. the endpoint returns no prompt
+    log-probabilities); ``reward`` is null unless a reward scorer is configured, and so is
+    ``rule_score``, which needs it.
+    """
+
+    __tablename__ = "task_quality"
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"), index=True)
+    input_length: Mapped[int] = mapped_column(Integer)
+    output_length: Mapped[int] = mapped_column(Integer)
+    mtld: Mapped[float | None] = mapped_column(Float, nullable=True)
+    knn6: Mapped[float | None] = mapped_column(Float, nullable=True)
+    perplexity: Mapped[float | None] = mapped_column(Float, nullable=True)
+    perplexity_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reward: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rule_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    embedder: Mapped[str] = mapped_column(String(200), default="")
+    scorer: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the reward scorer, if any
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TaskTagging(Base):
+    """One task's tagging outcome (InsTag): tagged, or failed with the raw answer. One row per task,
+    so tagging a pool twice tags nothing twice."""
+
+    __tablename__ = "task_taggings"
+    __table_args__ = (UniqueConstraint("task_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("llm_requests.id", ondelete="SET NULL"))
+    tagger_model: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))  # tagged | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    failure_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    failure_detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    raw: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TaskTag(Base):
+    """One raw tag of a task with the tagger's explanation; ``(task_id, position)`` is unique."""
+
+    __tablename__ = "task_tags"
+    __table_args__ = (UniqueConstraint("task_id", "position"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("llm_requests.id", ondelete="SET NULL"))
+    tagger_model: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer)
+    tag: Mapped[str] = mapped_column(Text)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+
+
+class TagVocabulary(Base):
+    """One normalization run of a pool's tags: knobs, counts after each stage, embedder, when."""
+
+    __tablename__ = "tag_vocabularies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"), index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    stage_counts: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [[stage, count], ...]
+    embedder: Mapped[str] = mapped_column(String(200))
+    tasks: Mapped[int] = mapped_column(Integer, default=0)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TagMapping(Base):
+    """raw -> normalized tag in one vocabulary version (raw tags dropped by the filter have no row)."""
+
+    __tablename__ = "tag_mappings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    vocabulary_id: Mapped[int] = mapped_column(ForeignKey("tag_vocabularies.id", ondelete="CASCADE"),
+                                               index=True)
+    raw: Mapped[str] = mapped_column(Text)
+    normalized: Mapped[str] = mapped_column(Text)
+
+
+class TagMetric(Base):
+    """Diversity and complexity of one group (round, origin) under one vocabulary version, with the
+    equal-size random baseline."""
+
+    __tablename__ = "tag_metrics"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    vocabulary_id: Mapped[int] = mapped_column(ForeignKey("tag_vocabularies.id", ondelete="CASCADE"),
+                                               index=True)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="SET NULL"), nullable=True)
+    origin: Mapped[str] = mapped_column(String(10))
+    tasks: Mapped[int] = mapped_column(Integer)
+    unique_tags: Mapped[int] = mapped_column(Integer)
+    coverage: Mapped[float] = mapped_column(Float)
+    mean_tags_per_task: Mapped[float] = mapped_column(Float)
+    entropy: Mapped[float] = mapped_column(Float)
+    baseline: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

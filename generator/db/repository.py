@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
@@ -118,9 +119,13 @@ def open_round(
     budget_tokens: int | None = None,
     deadline: datetime | None = None,
     mode: str = "inprocess",
+    steering: dict[str, Any] | None = None,
 ) -> Round:
-    """Start a new round in ``pool`` aiming at ``target`` admitted, completed instructions."""
-    rnd = Round(pool_id=pool.id, target=target, budget_tokens=budget_tokens, deadline=deadline, mode=mode)
+    """Start a new round in ``pool`` aiming at ``target`` admitted, completed instructions.
+
+    ``steering`` is the round's ``SteeringParams.to_json()`` (None: the plain loop)."""
+    rnd = Round(pool_id=pool.id, target=target, budget_tokens=budget_tokens, deadline=deadline, mode=mode,
+                steering=steering)
     session.add(rnd)
     session.flush()
     return rnd

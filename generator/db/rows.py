@@ -28,11 +28,12 @@ def request_row(
     task_id: int | None = None,
     task_ids: Sequence[int] | None = None,
     cost_usd: float | None = None,
+    steering: Sequence[dict[str, object]] | None = None,
 ) -> dict[str, object]:
     """The ``llm_requests`` column values of one request; several prompts are stored as a JSON list.
 
     ``task_ids`` are the tasks the prompts are about, in prompt order (``task_id`` defaults to the
-    only one)."""
+    only one); ``steering`` the steering plan of each generation prompt, in prompt order."""
     if task_ids is not None and task_id is None and len(task_ids) == 1:
         task_id = task_ids[0]
     many = len(call.prompts) > 1
@@ -40,7 +41,8 @@ def request_row(
     finishes = [c.finish_reason or "" for c in call.choices]
     return {
         "pool_id": pool_id, "round_id": round_id, "task_id": task_id,
-        "task_ids": list(task_ids) if task_ids is not None else None, "stage": str(call.stage),
+        "task_ids": list(task_ids) if task_ids is not None else None,
+        "steering": list(steering) if steering is not None else None, "stage": str(call.stage),
         "model": call.model, "api": call.api,
         "prompt": json.dumps(list(call.prompts)) if many else call.prompts[0],
         "response": (json.dumps(responses) if many else responses[0]) if responses else None,

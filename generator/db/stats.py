@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from generator.db.models import Candidate, LLMRequest, Pool, Rejection, Round, Task
+from generator.db.readmodels import PoolStats, RequestTotals, TokenTotals
 from generator.db.repository import COMPLETE, LIVE_STATUSES, NO_INSTANCES
 
 
@@ -120,7 +121,7 @@ def round_counts(session: Session, round_id: int) -> RoundCounts:
     )
 
 
-def pool_stats(session: Session, pool: Pool) -> dict[str, Any]:
+def pool_stats(session: Session, pool: Pool) -> PoolStats:
     """Pool-wide statistics: tasks by origin / classification / status, rejections, tokens, cost."""
 
     def grouped(*cols: Any, model: Any = Task) -> list[tuple[Any, ...]]:
@@ -130,25 +131,23 @@ def pool_stats(session: Session, pool: Pool) -> dict[str, Any]:
     cls_names = {True: "yes", False: "no", None: "unknown"}
     req = _request_totals(session, LLMRequest.pool_id == pool.id)
     by_stage = grouped(LLMRequest.stage, model=LLMRequest)
-    return {
-        "pool": pool.name,
-        "tasks": sum(n for _, n in grouped(Task.origin)),
-        "by_origin": {o: n for o, n in grouped(Task.origin)},
-        "by_classification": {cls_names[c]: n for c, n in grouped(Task.is_classification)},
-        "by_status": {s: n for s, n in grouped(Task.status)},
-        "instances": session.scalar(
+    return PoolStats(
+        pool=pool.name,
+        tasks=sum(n for _, n in grouped(Task.origin)),
+        by_origin={o: n for o, n in grouped(Task.origin)},
+        by_classification={cls_names[c]: n for c, n in grouped(Task.is_classification)},
+        by_status={s: n for s, n in grouped(Task.status)},
+        instances=int(session.scalar(
             select(func.count()).select_from(Task).join(Task.instances).where(Task.pool_id == pool.id)
-        ),
-        "rejections": {
+        ) or 0),
+        rejections={
             f"{st}/{r}": n for st, r, n in grouped(Rejection.stage, Rejection.reason, model=Rejection)
         },
-        "rounds": {s: n for s, n in grouped(Round.status, model=Round)},
-        "requests": {"total": req[0], "failed": req[1], "by_stage": {s: n for s, n in by_stage}},
-        "tokens": {"prompt": int(req[2]), "prompt_cached": int(req[5]),
-                   "prompt_uncached": int(req[2]) - int(req[5]), "completion": int(req[3]),
-                   "total": int(req[2]) + int(req[3])},
-        "cost_usd": float(req[4]) if req[4] is not None else None,
-    }
+        rounds={s: n for s, n in grouped(Round.status, model=Round)},
+        requests=RequestTotals(req[0], req[1], {s: n for s, n in by_stage}),
+        tokens=TokenTotals(int(req[2]), int(req[3]), int(req[5])),
+        cost_usd=float(req[4]) if req[4] is not None else None,
+    )
 
 
 def list_tasks(

@@ -14,6 +14,7 @@ import email.utils
 import http
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -22,12 +23,10 @@ from typing import Any
 import httpx2
 import openai
 
-from generator.errors import ConfigError
 from generator.llm.client import TRANSIENT_4XX, Throttle
 from generator.records import Choice, LLMCall, Stage
 from generator.redaction import redact
 from generator.selfinstruct.params import Decoding
-from generator.settings import Settings
 
 MAX_STOP_SEQUENCES = 4      # the OpenAI API rejects requests with more than 4 stop strings
 BACKOFF_BASE_S = 0.5        # first retry waits up to this; doubles per attempt
@@ -57,8 +56,9 @@ class OpenAIClient:
         max_retries: int = 5,
         throttle: Throttle | None = None,
         prompts_per_request: int = 1,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         rng: random.Random | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         if api not in ("completions", "chat"):
             raise ValueError(f"api must be 'completions' or 'chat', not {api!r}")
@@ -67,7 +67,9 @@ class OpenAIClient:
         self.max_prompts_per_request = max(1, prompts_per_request) if api == "completions" else 1
         self.max_retries = max_retries
         self._throttle = throttle
-        self._sleep = sleep
+        # A set ``stop`` (Ctrl-C, SIGTERM) cuts a backoff wait short and sends nothing more.
+        self._stop = stop or threading.Event()
+        self._sleep = sleep or self._stop.wait
         self._rng = rng or random.Random()
         self._secrets = (api_key,)  # never stored or printed, even when a server echoes it
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0)
@@ -101,6 +103,9 @@ class OpenAIClient:
                     return replace(call, error=error, attempts=attempts, latency_s=latency,
                                    transient=transient)
                 self._sleep(self._delay(attempts, retry_after))
+                if self._stop.is_set():
+                    return replace(call, error=f"{error}; stopped before retrying (interrupted)",
+                                   attempts=attempts, latency_s=latency, transient=True)
                 continue
             return replace(call, choices=choices, prompt_tokens=usage[0], completion_tokens=usage[1],
                            cached_tokens=usage[2],
@@ -221,49 +226,3 @@ def _retry_after(headers: Any) -> float | None:
         return float(email.utils.parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
-
-
-def build_client(
-    settings: Settings,
-    base_url: str | None = None,
-    model: str | None = None,
-    throttle: Throttle | None = None,
-) -> OpenAIClient:
-    """The client for ``base_url`` (the embedded server's) or ``SELFINSTRUCT_LLM_BASE_URL``.
-
-    The model is ``model``, else ``SELFINSTRUCT_LLM_MODEL``, else the first id the endpoint lists
-    at ``/models`` (the embedded server serves exactly one); ConfigError if none can be found.
-    """
-    url = base_url or settings.llm_base_url
-    if url is None:
-        raise ConfigError("SELFINSTRUCT_LLM_BASE_URL is not set and no embedded server was started")
-    name = model or settings.llm_model or _first_model(url, settings.api_key, settings.llm_timeout_s)
-    return OpenAIClient(
-        url, settings.api_key, name, api=settings.llm_api, timeout_s=settings.llm_timeout_s,
-        max_retries=settings.llm_max_retries, throttle=throttle,
-        prompts_per_request=settings.prompts_per_request,
-    )
-
-
-def _first_model(base_url: str, api_key: str, timeout_s: float) -> str:
-    client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=min(timeout_s, 30.0), max_retries=2)
-    try:
-        ids = [m.id for m in client.models.list()]
-    except openai.APIError as exc:
-        raise ConfigError(_models_error(base_url, api_key, exc)) from None
-    if not ids:
-        where = redact(base_url)
-        raise ConfigError(f"SELFINSTRUCT_LLM_MODEL is not set and {where}/models lists no model; set it")
-    return ids[0]
-
-
-def _models_error(base_url: str, api_key: str, exc: openai.APIError) -> str:
-    """Why the model list could not be read, blaming what is wrong (the key, the URL), secrets redacted."""
-    where = f"{redact(base_url, (api_key,))}/models"
-    if isinstance(exc, openai.APIStatusError) and exc.status_code in (401, 403):
-        reason = redact(exc.message[:300], (api_key,))
-        return f"the endpoint refused the API key at {where} ({reason}): check SELFINSTRUCT_LLM_API_KEY"
-    _, reason, _ = _classify(exc)
-    reason = redact(reason, (api_key,))
-    return (f"cannot list the models at {where} ({reason}): check SELFINSTRUCT_LLM_BASE_URL "
-            "or set SELFINSTRUCT_LLM_MODEL")

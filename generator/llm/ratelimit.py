@@ -19,11 +19,13 @@ import hashlib
 import random
 import time
 from collections.abc import Callable
+from threading import Event
 
 import redis
 
 from generator.errors import BrokerUnavailableError, ConfigError
-from generator.llm.openai_client import OpenAIClient, build_client
+from generator.llm.endpoint import build_client
+from generator.llm.openai_client import OpenAIClient
 from generator.settings import Settings
 
 KEY_PREFIX = "selfinstruct:ratelimit:"
@@ -134,11 +136,12 @@ def throttle_for(settings: Settings, base_url: str, model: str) -> RedisThrottle
 
 
 def throttled_client(
-    settings: Settings, base_url: str | None = None, model: str | None = None
+    settings: Settings, base_url: str | None = None, model: str | None = None, stop: Event | None = None
 ) -> OpenAIClient:
-    """The LLM client for ``base_url`` (default: the configured endpoint), throttled when limits are set."""
-    plain = build_client(settings, base_url=base_url, model=model)
+    """The LLM client for ``base_url`` (default: the configured endpoint), throttled when limits are set;
+    a set ``stop`` ends its backoff waits early."""
+    plain = build_client(settings, base_url=base_url, model=model, stop=stop)
     throttle = throttle_for(settings, base_url or settings.llm_base_url or "", plain.model)
     if throttle is None:
         return plain
-    return build_client(settings, base_url=base_url, model=plain.model, throttle=throttle)
+    return build_client(settings, base_url=base_url, model=plain.model, throttle=throttle, stop=stop)

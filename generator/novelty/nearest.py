@@ -100,6 +100,29 @@ def _search(
             return
 
 
+def _push_exact(
+    corpus: Corpus,
+    masks: dict[Hashable, int],
+    n: int,
+    k: int,
+    chunk_items: npt.NDArray[np.int64],
+    bounds: npt.NDArray[np.float64],
+    heap: list[tuple[float, int]],
+    scored: set[int],
+) -> None:
+    """Score a batch exactly, best bound first, into the top-k ``heap``; stop at the first bound below it."""
+    for j in np.lexsort((chunk_items, -bounds)).tolist():
+        item = int(chunk_items[j])
+        if len(heap) == k and float(bounds[j]) < heap[0][0]:
+            break
+        scored.add(item)
+        entry = (corpus.score(masks, n, item), -item)
+        if len(heap) < k:
+            heapq.heappush(heap, entry)
+        elif entry > heap[0]:
+            heapq.heapreplace(heap, entry)
+
+
 def _score_seen(
     corpus: Corpus,
     hits_flat: npt.NDArray[np.int32],
@@ -142,15 +165,6 @@ def _score_seen(
             chosen, rest = np.arange(len(items)), np.zeros(len(items), dtype=bool)
         chunk_items = items[chosen].astype(np.int64)
         bounds = f_bounds(corpus.overlaps(chunk_items, query), n, lengths[chosen])
-        for j in np.lexsort((chunk_items, -bounds)).tolist():
-            item = int(chunk_items[j])
-            if len(heap) == k and float(bounds[j]) < heap[0][0]:
-                break
-            scored.add(item)
-            entry = (corpus.score(masks, n, item), -item)
-            if len(heap) < k:
-                heapq.heappush(heap, entry)
-            elif entry > heap[0]:
-                heapq.heapreplace(heap, entry)
+        _push_exact(corpus, masks, n, k, chunk_items, bounds, heap, scored)
         items, lengths, cheap = items[rest], lengths[rest], cheap[rest]
         batch *= 2

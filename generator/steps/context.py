@@ -18,6 +18,7 @@ from generator.llm.pricing import cost_usd
 from generator.records import LLMCall
 from generator.selfinstruct.params import GenerationParams
 from generator.settings import Settings
+from generator.steps.coverage import PoolCoverage
 
 T = TypeVar("T")
 
@@ -33,6 +34,8 @@ class StepContext:
     params: GenerationParams
     settings: Settings
     rng: random.Random = field(default_factory=random.Random)
+    # The tag counts steered rounds read; one per process, kept across steps (see steps/coverage.py).
+    coverage: PoolCoverage = field(default_factory=PoolCoverage)
 
 
 def batch_size(ctx: StepContext) -> int:
@@ -47,11 +50,12 @@ def chunked(items: Sequence[T], size: int) -> Iterator[list[T]]:
 
 
 def request_row(ctx: StepContext, pool_id: int, round_id: int | None, call: LLMCall,
-                task_ids: Sequence[int] | None = None) -> dict[str, object]:
+                task_ids: Sequence[int] | None = None,
+                steering: Sequence[dict[str, object]] | None = None) -> dict[str, object]:
     """The ``llm_requests`` row of ``call``, priced with the settings' token prices."""
     cached = min(call.cached_tokens, call.prompt_tokens) if call.cached_tokens is not None else None
     cost = cost_usd(call.prompt_tokens, call.completion_tokens, ctx.settings, cached)
-    return rows.request_row(pool_id, round_id, call, task_ids=task_ids, cost_usd=cost)
+    return rows.request_row(pool_id, round_id, call, task_ids=task_ids, cost_usd=cost, steering=steering)
 
 
 def raise_if_transient(call: LLMCall) -> None:

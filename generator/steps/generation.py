@@ -10,6 +10,8 @@ from generator.db import repository as repo
 from generator.db.models import Task
 from generator.records import Stage
 from generator.selfinstruct import instructions
+from generator.steering import PromptPlan, SteeringParams, plan_prompt
+from generator.steering.hints import render_steered_prompt
 from generator.steps.context import StepContext, batch_size, raise_if_transient, request_row
 
 
@@ -27,25 +29,25 @@ def generate(ctx: StepContext, round_id: int) -> list[int]:
     """Ask the LLM for new instructions; store the request and its parsed candidates; return the ids of
     the pending ones.
 
-    One request carries :func:`batch_size` prompts. Their in-context instructions are drawn from
-    one random sample of the pool per origin, big enough for every prompt to get distinct items.
+    One request carries :func:`batch_size` prompts. Unsteered (strategy ``none``), their in-context
+    instructions are drawn from one random sample of the pool per origin, big enough for every prompt
+    to get distinct items. A steered round's prompts are planned by :func:`generator.steering.plan_prompt`
+    over the whole live pool and its tag counts (``ctx.coverage``), and each plan (aimed-at tags,
+    example task ids) is stored with the request. Admission never sees the plan.
     """
     per_request = batch_size(ctx)
-    n_machine = ctx.params.machine_instructions_per_prompt
-    n_seed = ctx.params.seed_instructions_per_prompt + n_machine  # seeds fill in for missing machine ones
     with ctx.sessions() as session:
-        pool_id = repo.get_round(session, round_id).pool_id
-        seeds = _sample(session, pool_id, "seed", n_seed * per_request)
-        machine = _sample(session, pool_id, "machine", n_machine * per_request)
-    prompts = [
-        instructions.render_instruction_prompt(
-            instructions.select_prompt_instructions(seeds, machine, ctx.params, ctx.rng), ctx.params)
-        for _ in range(per_request)
-    ]
+        rnd = repo.get_round(session, round_id)
+        pool_id, steering = rnd.pool_id, SteeringParams.from_json(rnd.steering)
+        plans = _plan(ctx, session, pool_id, steering, per_request) if steering.steered else None
+        prompts = ([render_steered_prompt(plan, ctx.params) for plan in plans] if plans is not None
+                   else _plain_prompts(ctx, session, pool_id, per_request))
     call = ctx.client.complete(prompts, ctx.params.instruction_decoding, Stage.GENERATE)
     with ctx.sessions.begin() as session:
         running = repo.round_status_for_update(session, round_id) == "running"
-        request_id = rows.insert_request(session, request_row(ctx, pool_id, round_id, call))
+        plan_rows = [plan.to_json() for plan in plans] if plans is not None else None
+        row = request_row(ctx, pool_id, round_id, call, steering=plan_rows)
+        request_id = rows.insert_request(session, row)
         texts: list[str] = []
         rejections: list[dict[str, object]] = []
         for prompt, choice in zip(prompts, call.choices, strict=False):
@@ -61,6 +63,27 @@ def generate(ctx: StepContext, round_id: int) -> list[int]:
                                   "pending" if running else "surplus")
     raise_if_transient(call)
     return ids if running else []
+
+
+def _plain_prompts(ctx: StepContext, session: Session, pool_id: int, per_request: int) -> list[str]:
+    """The plain loop's prompts: 6 seed + 2 machine instructions drawn uniformly per prompt."""
+    n_machine = ctx.params.machine_instructions_per_prompt
+    n_seed = ctx.params.seed_instructions_per_prompt + n_machine  # seeds fill in for missing machine ones
+    seeds = _sample(session, pool_id, "seed", n_seed * per_request)
+    machine = _sample(session, pool_id, "machine", n_machine * per_request)
+    return [
+        instructions.render_instruction_prompt(
+            instructions.select_prompt_instructions(seeds, machine, ctx.params, ctx.rng), ctx.params)
+        for _ in range(per_request)
+    ]
+
+
+def _plan(ctx: StepContext, session: Session, pool_id: int, steering: SteeringParams,
+          per_request: int) -> list[PromptPlan]:
+    """A steered request's plans, from the pool's incrementally updated tag coverage."""
+    snapshot = ctx.coverage.snapshot(session, pool_id)
+    return [plan_prompt(snapshot.seeds, snapshot.machine, snapshot.coverage, steering, ctx.params, ctx.rng)
+            for _ in range(per_request)]
 
 
 def _next_number(prompt: str) -> int:

@@ -25,10 +25,12 @@ loads (the double calls the named attribute with the prompt).
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import re
 import threading
 
+from generator.instag.prompts import TAG_MARKERS
 from generator.selfinstruct import classification, instances, instructions
 from generator.selfinstruct.params import GenerationParams
 
@@ -94,6 +96,8 @@ class SelfInstructResponder:
         with self._lock:
             if self.garbage_rate and self._rng.random() < self.garbage_rate:
                 return " " + self._rng.choice(GARBAGE)
+            if any(marker in prompt for marker in TAG_MARKERS):
+                return self._tags(prompt)
             if instances.OUTPUT_FIRST_MARKER in prompt:
                 return self._output_first(_match(_INSTANCE_TASK, prompt))
             if instances.INPUT_FIRST_MARKER in prompt:
@@ -125,6 +129,17 @@ class SelfInstructResponder:
         # The first item continues the prompt's "9." on its line; the rest are numbered.
         lines = [f" {items[0]}"] + [f"{next_number + i}. {item}" for i, item in enumerate(items[1:], 1)]
         return "\n".join(lines) if items else ""
+
+    def _tags(self, prompt: str) -> str:
+        """A JSON tag list drawn from the query's longer words, in varied surface forms (so that the
+        rule stage has forms to merge), the same for the same query."""
+        query = prompt.rsplit("Query:", 1)[-1].rsplit("User query:", 1)[-1].split("\nTags:")[0]
+        words = sorted({w for w in re.findall(r"[a-z]+", query.lower()) if len(w) > 3})
+        rng = random.Random(_digest(f"tags:{query.strip()}"))
+        picked = rng.sample(words, min(len(words), rng.randint(1, 3))) if words else ["general request"]
+        forms = [rng.choice((w, w.title(), f"{w}s")) for w in picked]
+        items = [{"tag": f, "explanation": f"The query mentions {f}."} for f in forms]
+        return " " + json.dumps(items)
 
     def _classify(self, instruction: str) -> str:
         return " Yes" if _digest(f"classify:{instruction}") % 3 == 0 else " No"

@@ -205,3 +205,20 @@ def test_export_to_an_unwritable_place_is_one_clear_error(tmp_path: Path) -> Non
     blocker.write_text("x")
     result = run(["export", "--output", str(blocker / "alpaca.json")], env, tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr and str(blocker) in result.stderr
+
+
+def test_generate_with_steer_stores_the_strategy_and_every_prompts_aims(
+    tmp_path: Path, endpoint: ScriptedLLMServer
+) -> None:
+    env = cli_env(tmp_path, endpoint)
+    done = run(["generate", "--instructions", "3", "--steer", "tag-hints"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    db = tmp_path / "pool.db"
+    with sqlite3.connect(db) as conn:
+        (steering,) = conn.execute("SELECT steering FROM rounds").fetchone()
+        plans = [json.loads(row[0]) for row in conn.execute(
+            "SELECT steering FROM llm_requests WHERE stage = 'generate'")]
+    assert json.loads(steering)["strategy"] == "tag-hints"
+    assert plans and all(plan[0]["strategy"] == "tag-hints" and plan[0]["aimed_tags"] for plan in plans)
+    bad = run(["generate", "--instructions", "3", "--steer", "sideways"], env, tmp_path)
+    assert bad.returncode == 2 and "sideways" in bad.stderr

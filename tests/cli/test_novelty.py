@@ -216,3 +216,13 @@ def test_nearest_index_is_the_pool_file_line_even_with_blank_lines(tmp_path: Pat
     assert rows[0]["nearest"]["index"] == 2
     assert rows[1]["novel"] is True
     assert rows[2]["nearest"]["index"] == 3
+
+
+def test_decontaminate_against_an_empty_file_warns(tmp_path: Path) -> None:
+    data, empty = tmp_path / "data.txt", tmp_path / "eval.txt"
+    data.write_text("\n".join(POOL[:2]) + "\n")
+    empty.write_text("")
+    code, _, err = run("decontaminate", str(data), "--against", str(empty), "-o", str(tmp_path / "out.jsonl"))
+    assert code == 0, err
+    assert f"warning: {empty} holds no instructions" in err
+    assert len(lines(tmp_path / "out.jsonl")) == 2

@@ -14,7 +14,7 @@ from generator.db.engine import downgrade, is_current, make_engine, open_databas
 from generator.db.models import Base, LLMRequest
 from generator.testing.services import fresh_postgres_database
 
-TABLES = {"pools", "rounds", "tasks", "instances", "llm_requests", "rejections", "candidates"}
+TABLES = {"pools", "rounds", "tasks", "instances", "llm_requests", "rejections", "candidates", "task_quality"}
 
 
 def _roundtrip(url: str) -> None:
@@ -89,18 +89,18 @@ def _cached_tokens_column_comes_and_goes(url: str) -> None:
     engine = make_engine(url)
     upgrade(engine)
     assert "cached_tokens" in {c["name"] for c in inspect(engine).get_columns("llm_requests")}
-    downgrade(engine, "0003")
+    downgrade(engine, "0006")
     assert "cached_tokens" not in {c["name"] for c in inspect(engine).get_columns("llm_requests")}
     upgrade(engine)
     assert is_current(engine)
     engine.dispose()
 
 
-def test_migration_0004_adds_and_drops_cached_tokens_on_sqlite(tmp_path: Path) -> None:
+def test_migration_0007_adds_and_drops_cached_tokens_on_sqlite(tmp_path: Path) -> None:
     _cached_tokens_column_comes_and_goes(f"sqlite:///{tmp_path / 'cached.db'}")
 
 
 @pytest.mark.services
-def test_migration_0004_adds_and_drops_cached_tokens_on_postgresql() -> None:
+def test_migration_0007_adds_and_drops_cached_tokens_on_postgresql() -> None:
     with fresh_postgres_database() as url:
         _cached_tokens_column_comes_and_goes(url)

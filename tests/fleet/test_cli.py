@@ -46,6 +46,11 @@ def test_generate_follows_a_fleet_round_and_rounds_are_started_inspected_cancell
         status = _status(f, round_id)
         assert (status["id"], status["status"], status["target"]) == (round_id, "running", 400)
         assert {"admitted", "rejected", "requests", "tokens", "cost_usd", "rate_per_min"} <= set(status)
+        # No beat runs here: `round start` warns, and the status says what a stall would need.
+        assert "no beat has ever ticked" in started.stderr, started.stderr
+        assert {"pending", "oldest_pending_s", "leases", "beat_age_s", "diagnosis"} <= set(status)
+        assert status["beat_age_s"] is None and set(status["pending"]) == {  # type: ignore[arg-type]
+            "generate", "admit", "classify", "instances"}
         time.sleep(1.0)
 
         cancelled = _cli(f, "round", "cancel", str(round_id))

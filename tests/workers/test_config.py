@@ -64,7 +64,7 @@ def test_schedule_file_rounds_and_tick(tmp_path: Path) -> None:
     every = entries["selfinstruct-round-0-main"]
     assert every["schedule"] == timedelta(minutes=30)
     assert every["kwargs"] == {"pool": "main", "instructions": 200, "until_pool_size": 50000,
-                               "budget_tokens": None, "deadline_minutes": None}
+                               "budget_tokens": None, "deadline_minutes": None, "steer": "none"}
     weekly = entries["selfinstruct-round-1-default"]["schedule"]
     assert isinstance(weekly, crontab) and weekly.hour == {3} and weekly.day_of_week == {1}
     assert list(beat_schedule(load_settings(fleet_tick_s=7))) == ["selfinstruct-tick"]

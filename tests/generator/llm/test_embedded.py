@@ -11,7 +11,7 @@ import pytest
 from generator.errors import EmbeddedModelError
 from generator.llm import embedded
 from generator.llm.embedded import MODEL_ALIAS, EmbeddedServer
-from generator.llm.openai_client import build_client
+from generator.llm.endpoint import build_client
 from generator.records import Stage
 from generator.selfinstruct.params import Decoding
 from generator.settings import Settings

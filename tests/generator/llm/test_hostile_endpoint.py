@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from generator.errors import ConfigError
-from generator.llm.openai_client import MAX_TOKEN_COUNT, OpenAIClient, build_client
+from generator.llm.endpoint import build_client
+from generator.llm.openai_client import MAX_TOKEN_COUNT, OpenAIClient
 from generator.records import Stage
 from generator.redaction import redact
 from generator.selfinstruct.params import Decoding
@@ -38,6 +39,8 @@ class HostileEndpoint(ThreadingHTTPServer):
                 auth = handler.headers.get("Authorization", "")
                 payload = json.dumps(self.body).replace("{auth}", auth).encode()
                 handler.send_response(self.status)
+                if getattr(handler, "retry_after", None):
+                    handler.send_header("Retry-After", handler.retry_after)
                 handler.send_header("Content-Type", "application/json")
                 handler.send_header("Content-Length", str(len(payload)))
                 handler.end_headers()
@@ -110,3 +113,22 @@ def test_redaction_removes_keys_tokens_and_passwords(
     text: str, secrets: tuple[str, ...], expected: str
 ) -> None:
     assert redact(text, secrets) == expected
+
+
+def test_a_stop_cuts_a_long_retry_after_wait_short(hostile: Any) -> None:
+    import time
+
+    server = hostile(429, {"error": {"message": "slow down"}})
+    server.RequestHandlerClass.retry_after = "60"
+    stop = threading.Event()
+    client = OpenAIClient(server.base_url, KEY, "m", max_retries=5, stop=stop)
+    calls: list[Any] = []
+    worker = threading.Thread(target=lambda: calls.append(client.complete(["x"], GREEDY, Stage.GENERATE)))
+    started = time.monotonic()
+    worker.start()
+    time.sleep(0.5)
+    stop.set()
+    worker.join(timeout=10)
+    assert not worker.is_alive() and time.monotonic() - started < 5
+    call = calls[0]
+    assert call.transient and call.error is not None and "interrupted" in call.error

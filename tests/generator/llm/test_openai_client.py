@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from generator.errors import ConfigError
-from generator.llm.openai_client import MAX_STOP_SEQUENCES, RETRY_AFTER_CAP_S, OpenAIClient, build_client
+from generator.llm.endpoint import build_client
+from generator.llm.openai_client import MAX_STOP_SEQUENCES, RETRY_AFTER_CAP_S, OpenAIClient
 from generator.llm.pricing import cost_usd
 from generator.records import Choice, Stage
 from generator.selfinstruct.params import Decoding

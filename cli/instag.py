@@ -1,0 +1,211 @@
+"""InsTag commands: ``tag``, ``tags normalize``, ``tags list``, ``diversity``, ``select``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from generator.instag.metrics import GroupMetrics, TagMetrics
+    from generator.settings import Settings
+
+# Heavy modules (sqlalchemy, numpy, nltk, the embedders) are imported inside the commands, so that
+# `selfinstruct --help` and every other command start fast.
+
+console = Console(stderr=True)
+tags_app = typer.Typer(help="InsTag tag vocabulary.", no_args_is_help=True)
+PoolOpt = Annotated[str, typer.Option("--pool", help="Pool name.")]
+
+
+RoundOpt = Annotated[int | None, typer.Option("--round", help="Only this round's tasks.")]
+
+
+def tag(pool: PoolOpt = "default", round_id: RoundOpt = None) -> None:
+    """Tag the complete tasks (seeds included) that have no tags yet; resumable and idempotent."""
+    from generator.db import repository as repo
+    from generator.db import tags
+    from generator.settings import load_settings
+    from generator.steps.tagging import tag_tasks
+    from generator.wiring import params_of, sessions_for, step_context
+
+    settings = load_settings()
+    sessions = sessions_for(settings)
+    with sessions() as session:
+        pool_row = repo.get_pool(session, pool)
+        pool_id, params = pool_row.id, params_of(pool_row)
+        todo = tags.untagged_tasks(session, pool_id, round_id)
+    if not todo:
+        console.print("nothing to tag: every complete task has a tagging")
+        return
+    with step_context(settings, params, sessions) as ctx, _bar("tagging", len(todo)) as (bar, job):
+        counts = tag_tasks(ctx, pool_id, todo, progress=lambda n: bar.advance(job, n))
+    console.print(f"tagged {counts['tagged']} tasks, {counts['failed']} failed (stored with the raw answer)")
+
+
+@tags_app.command("normalize")
+def tags_normalize(pool: PoolOpt = "default") -> None:
+    """Normalize the pool's raw tags (frequency, rule, semantic, association) into a new vocabulary."""
+    from generator.db import repository as repo
+    from generator.db import tags
+    from generator.instag.normalization import normalize
+    from generator.instag.params import scaled_params
+    from generator.settings import load_settings
+    from generator.wiring import sessions_for
+
+    settings = load_settings()
+    sessions = sessions_for(settings)
+    with sessions() as session:
+        pool_id = repo.get_pool(session, pool).id
+        tagged = tags.tagged_tasks(session, pool_id)
+    if not tagged:
+        raise typer.BadParameter(f"pool {pool!r} has no tagged task yet (run `selfinstruct tag`)")
+    embedder = _embedder(settings)
+    params = scaled_params(len(tagged))
+    console.print(f"normalizing the tags of {len(tagged)} tasks (alpha={params.alpha}, "
+                  f"support={params.support}, eps={params.eps}, embedder={embedder.name})")
+    vocabulary = normalize(tagged, embedder, params)
+    with sessions.begin() as session:
+        vocabulary_id = tags.save_vocabulary(session, pool_id, vocabulary, embedder.name, len(tagged))
+    counts = " -> ".join(f"{c.stage} {c.count}" for c in vocabulary.counts)
+    console.print(f"vocabulary {vocabulary_id}: {counts}")
+
+
+@tags_app.command("list")
+def tags_list(pool: PoolOpt = "default", top: Annotated[int, typer.Option("--top", min=1)] = 30,
+              as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The most frequent normalized tags of the latest vocabulary, with the tasks carrying each."""
+    from generator.db import repository as repo
+    from generator.db import tags
+    from generator.settings import load_settings
+    from generator.wiring import sessions_for
+
+    with sessions_for(load_settings())() as session:
+        pool_id = repo.get_pool(session, pool).id
+        vocabulary_id, vocabulary = tags.load_vocabulary(session, pool_id,
+                                                         tasks=tags.tagged_tasks(session, pool_id))
+    ranked = sorted(vocabulary.representatives.items(), key=lambda item: (-item[1], item[0]))[:top]
+    if as_json:
+        print(json.dumps({"vocabulary": vocabulary_id, "tags": [{"tag": t, "tasks": n} for t, n in ranked]}))
+        return
+    table = Table("tag", "tasks", title=f"vocabulary {vocabulary_id}: top {len(ranked)} of {vocabulary.size}")
+    for name, n in ranked:
+        table.add_row(name, str(n))
+    Console().print(table)
+
+
+def diversity(pool: PoolOpt = "default", as_json: Annotated[bool, typer.Option("--json")] = False,
+              seed: Annotated[int, typer.Option(help="Seed of the random baseline.")] = 0) -> None:
+    """Diversity (unique tags, coverage) and complexity (tags per task) per round, beside a random
+    subset of the same size; stored under the vocabulary version used."""
+    from generator.db import repository as repo
+    from generator.db import tags
+    from generator.instag.metrics import group_metrics
+    from generator.settings import load_settings
+    from generator.wiring import sessions_for
+
+    sessions = sessions_for(load_settings())
+    with sessions.begin() as session:
+        pool_id = repo.get_pool(session, pool).id
+        tagged = tags.tagged_tasks(session, pool_id)
+        vocabulary_id, vocabulary = tags.load_vocabulary(session, pool_id, tasks=tagged)
+        groups = group_metrics(tagged, vocabulary, seed=seed)
+        tags.save_metrics(session, vocabulary_id, groups)
+    if as_json:
+        print(json.dumps({"vocabulary": vocabulary_id, "groups": [_group_json(g) for g in groups]}))
+        return
+    table = Table("round", "origin", "tasks", "unique_tags", "coverage", "mean_tags_per_task", "entropy",
+                  "random: unique_tags", "random: coverage", "random: mean_tags",
+                  title=f"diversity under vocabulary {vocabulary_id} ({vocabulary.size} tags)")
+    for g in groups:
+        m, b = g.metrics, g.baseline
+        table.add_row("-" if g.round is None else str(g.round), g.origin, str(m.tasks), str(m.unique_tags),
+                      f"{m.coverage:.3f}", f"{m.mean_tags_per_task:.2f}", f"{m.entropy:.2f}",
+                      str(b.unique_tags), f"{b.coverage:.3f}", f"{b.mean_tags_per_task:.2f}")
+    Console().print(table)
+
+
+def select(n: Annotated[int, typer.Option("--n", min=1, help="Tasks to select.")],
+           output: Annotated[Path, typer.Option("--output", help="JSONL file to write.")],
+           strategy: Annotated[str, typer.Option(help="instag | random")] = "instag",
+           pool: PoolOpt = "default",
+           seed: Annotated[int, typer.Option(help="Seed for random.")] = 0) -> None:
+    """Write N tasks (with instances and normalized tags) chosen by InsTag's Algorithm 1 or at random."""
+    from generator.db import repository as repo
+    from generator.db import tags
+    from generator.files.textio import write_jsonl_atomic
+    from generator.instag.selection import select_instag, select_random
+    from generator.settings import load_settings
+    from generator.wiring import sessions_for
+
+    if strategy not in ("instag", "random"):
+        raise typer.BadParameter(f"--strategy {strategy!r}: expected instag or random")
+    with sessions_for(load_settings())() as session:
+        pool_id = repo.get_pool(session, pool).id
+        tagged = tags.tagged_tasks(session, pool_id)
+        vocabulary_id, vocabulary = tags.load_vocabulary(session, pool_id, tasks=tagged)
+        sets = {t.task_id: vocabulary.normalize(t.tags) for t in tagged}
+        chosen = select_instag(sets, n) if strategy == "instag" else select_random(list(sets), n, seed)
+        records = _task_records(session, chosen, sets)
+    write_jsonl_atomic(output, records)
+    console.print(f"wrote {len(records)} tasks ({strategy}, vocabulary {vocabulary_id}) to {output}")
+
+
+def _task_records(session: Any, chosen: list[int], sets: dict[int, frozenset[str]]) -> list[dict[str, Any]]:
+    from sqlalchemy import select as sql_select
+
+    from generator.db.models import Instance, Task
+
+    tasks = {t.id: t for t in session.scalars(sql_select(Task).where(Task.id.in_(chosen)))}
+    instances: dict[int, list[dict[str, str]]] = {}
+    for row in session.scalars(sql_select(Instance).where(Instance.task_id.in_(chosen))
+                               .order_by(Instance.task_id, Instance.position)):
+        instances.setdefault(row.task_id, []).append({"input": row.input, "output": row.output})
+    return [{"id": i, "instruction": tasks[i].instruction, "origin": tasks[i].origin,
+             "round": tasks[i].round_id, "instances": instances.get(i, []), "tags": sorted(sets[i])}
+            for i in chosen]
+
+
+def _embedder(settings: Settings) -> Any:
+    from generator.llm.embedder import build_embedder
+
+    return build_embedder(settings.instag_embedder, base_url=settings.instag_embedding_base_url or "",
+                          model=settings.instag_embedding_model or "", api_key=settings.llm_api_key or "none")
+
+
+def _figures(m: TagMetrics) -> dict[str, Any]:
+    return {"tasks": m.tasks, "unique_tags": m.unique_tags, "coverage": m.coverage,
+            "mean_tags_per_task": m.mean_tags_per_task, "entropy": m.entropy}
+
+
+def _group_json(g: GroupMetrics) -> dict[str, Any]:
+    return {"round": g.round, "origin": g.origin, **_figures(g.metrics), "baseline": _figures(g.baseline)}
+
+
+class _bar:
+    """A rich progress bar on stderr as a context manager yielding (progress, task id)."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                 console=console)
+        self.total = total
+
+    def __enter__(self) -> tuple[Progress, Any]:
+        self.progress.__enter__()
+        return self.progress, self.progress.add_task("", total=self.total)
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(None, None, None)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the InsTag commands to the ``selfinstruct`` app."""
+    app.command()(tag)
+    app.command()(diversity)
+    app.command()(select)
+    app.add_typer(tags_app, name="tags")

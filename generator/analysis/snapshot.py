@@ -1,0 +1,31 @@
+"""What the database hands the analysis: a pool's tasks, counts and stored indicators, as plain records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator.analysis.poolstats import TaskView
+from generator.analysis.quality import Indicators
+from generator.analysis.reportdata import (
+    FunnelStep,
+    PoolSummary,
+    RejectionCount,
+    RoundUsage,
+    SimilarPair,
+    TagRound,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSnapshot:
+    """One consistent read of a pool, enough to build its report."""
+
+    summary: PoolSummary
+    tasks: tuple[TaskView, ...]
+    funnel: tuple[FunnelStep, ...]
+    rejections: tuple[RejectionCount, ...]
+    rounds: tuple[RoundUsage, ...]
+    similar_pairs: tuple[SimilarPair, ...]
+    indicators: tuple[Indicators, ...]
+    tag_rounds: tuple[TagRound, ...] = ()
+    rouge_threshold: float = 0.7

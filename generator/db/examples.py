@@ -1,0 +1,31 @@
+"""Reads of the tasks a steered prompt may show: live tasks by id, and those that stopped being live."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from generator.db import repository as repo
+from generator.db.models import Task
+
+__all__ = ["live_tasks_after", "retired_machine_tasks"]
+
+
+def live_tasks_after(session: Session, pool_id: int, after_id: int) -> list[tuple[int, str, str]]:
+    """``(task_id, origin, instruction)`` of the pool's seeds and live machine tasks with id > ``after_id``,
+    by id. Admission is serialized per pool, so ids grow with admission time: a caller that remembers
+    the last id it saw reads each task once."""
+    query = (
+        select(Task.id, Task.origin, Task.instruction)
+        .where(Task.pool_id == pool_id, Task.id > after_id,
+               (Task.origin == "seed") | Task.status.in_(repo.LIVE_STATUSES))
+        .order_by(Task.id)
+    )
+    return [(r[0], r[1], r[2]) for r in session.execute(query)]
+
+
+def retired_machine_tasks(session: Session, pool_id: int, up_to_id: int) -> set[int]:
+    """Ids (<= ``up_to_id``) of the pool's machine tasks that are no longer live (e.g. no instances)."""
+    query = select(Task.id).where(Task.pool_id == pool_id, Task.origin == "machine", Task.id <= up_to_id,
+                                  Task.status.not_in(repo.LIVE_STATUSES))
+    return set(session.scalars(query))
