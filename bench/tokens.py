@@ -5,10 +5,10 @@ and runs one round of ``--instructions`` kept instructions on a fresh SQLite poo
 seed, changing only the prefix-reuse settings:
 
 * ``baseline``      -- no RAM prompt cache, SELFINSTRUCT_LLM_CONCURRENCY requests in flight (stages
-                       interleave on the server's single slot): the behaviour before issue 15;
+                       interleave on the server's single slot): the default;
 * ``ordered``       -- one request at a time, grouped by stage (generator/rounds/ordering.py);
 * ``ram-cache``     -- llama-cpp-python's RAM prompt cache, requests still interleaved;
-* ``ordered+cache`` -- both: the new default.
+* ``ordered+cache`` -- both (off by default: measured slower on the shared 2-core machine).
 
 llama.cpp always reuses the prefix it evaluated last; that cannot be switched off, so the baseline
 still gets the hits its interleaving leaves. The server does not report cached tokens

@@ -73,10 +73,12 @@ class Settings(BaseSettings):
     embedded_threads: int | None = Field(default=None, ge=1)
     embedded_ctx: int = Field(default=2048, ge=512)
     # llama-cpp-python's RAM prompt cache (MiB; 0 = off): evaluated prefixes are kept and reused
-    # across requests, so each stage's few-shot block is evaluated about once per run.
-    embedded_prompt_cache_mb: int = Field(default=256, ge=0)
-    # Send the embedded server one request at a time, grouped by stage (generator/rounds/ordering.py).
-    embedded_prefix_ordering: bool = True
+    # across requests. Off by default: bench/tokens.py measured it slower on the shared 2-core
+    # machine (README, "Tokens and prompt caching").
+    embedded_prompt_cache_mb: int = Field(default=0, ge=0)
+    # Send the embedded server one request at a time, grouped by stage (generator/rounds/ordering.py);
+    # off by default for the same reason.
+    embedded_prefix_ordering: bool = False
     embedded_startup_timeout_s: float = Field(default=180.0, gt=0)
     # InsTag: the embedder of the semantic aggregation (wordllama | sentence-transformers | openai | fake)
     instag_embedder: str = "wordllama"
