@@ -121,13 +121,14 @@ def _open_or_resume(settings: Settings, sessions: sessionmaker[Session], pool: s
                     limits: RoundLimits) -> tuple[int, int, GenerationParams]:
     """The round to run: the pool's unfinished (or failed) in-process round, else a new one."""
     from generator.db import repository as repo
+    from generator.db import resume
     from generator.db.statuses import RoundStatus
     from generator.steering.params import SteeringParams
     from generator.wiring import ensure_seeded_pool, params_of
 
     with sessions.begin() as session:
         pool_row = ensure_seeded_pool(session, settings, pool)
-        rnd = repo.resumable_round(session, pool_row.id)
+        rnd = resume.resumable_round(session, pool_row.id)
         if rnd is None:
             steering = SteeringParams.round_json(limits.steering)
             rnd = repo.open_round(session, pool_row, instructions, budget_tokens=limits.budget_tokens,
@@ -139,7 +140,7 @@ def _open_or_resume(settings: Settings, sessions: sessionmaker[Session], pool: s
             if instructions != rnd.target:
                 console.print(f"[yellow]-n {instructions} ignored: round {rnd.id} keeps its target of "
                               f"{rnd.target} (cancel it to start a round with a new target)[/]")
-            repo.reopen_round(session, rnd)
+            resume.reopen_round(session, rnd)
         return rnd.id, rnd.target, params_of(pool_row)
 
 

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from generator import records
 from generator.db.models import Candidate, Instance, Pool, Round, Task, utcnow
 from generator.db.rows import table
-from generator.db.statuses import RoundMode, RoundStatus
 from generator.errors import NotFoundError
 from generator.selfinstruct.params import GenerationParams
 
@@ -225,29 +224,3 @@ def live_count(session: Session, round_id: int) -> int:
     query = select(func.count()).where(Task.round_id == round_id, Task.status.in_(LIVE_STATUSES))
     live = session.scalar(query)
     return int(live or 0)
-
-
-def resumable_round(session: Session, pool_id: int) -> Round | None:
-    """What ``generate`` resumes: the pool's unfinished in-process round, else its newest in-process
-    round if that one failed (a failed round is resumed like an interrupted one), else None.
-    """
-    running = running_round(session, pool_id)
-    if running is not None:
-        return running
-    newest = session.scalar(
-        select(Round)
-        .where(Round.pool_id == pool_id, Round.mode == RoundMode.INPROCESS)
-        .order_by(Round.id.desc())
-        .limit(1)
-    )
-    return newest if newest is not None and newest.status == RoundStatus.FAILED else None
-
-
-def reopen_round(session: Session, rnd: Round) -> None:
-    """Set a failed round running again (a running one is left as it is)."""
-    session.execute(
-        update(Round)
-        .where(Round.id == rnd.id, Round.status == RoundStatus.FAILED)
-        .values(status=RoundStatus.RUNNING, end_reason=None, error=None, finished_at=None)
-    )
-    session.refresh(rnd)

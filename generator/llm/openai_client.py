@@ -69,7 +69,7 @@ class OpenAIClient:
         self._throttle = throttle
         # A set ``stop`` (Ctrl-C, SIGTERM) cuts a backoff wait short and sends nothing more.
         self._stop = stop or threading.Event()
-        self._sleep = sleep or self._stop.wait
+        self._sleep = sleep if sleep is not None else self._stop.wait  # an empty recorder is falsy
         self._rng = rng or random.Random()
         self._secrets = (api_key,)  # never stored or printed, even when a server echoes it
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0)

@@ -166,7 +166,9 @@ def test_answers_in_no_usable_shape_fail_the_round_for_no_progress_stored_capped
     assert counts.error is not None and counts.error.startswith("no progress: the last 50 generate requests")
     with ctx.sessions() as session:
         generates = session.scalar(select(func.count()).where(LLMRequest.stage == "generate"))
-        assert FRUITLESS_GENERATES <= generates <= FRUITLESS_GENERATES + ctx.settings.llm_concurrency
+        # Stopped within a few requests of the rule (those in flight or sent within the same poll when it
+        # triggered), not after the thousands an endless round sends.
+        assert FRUITLESS_GENERATES <= generates <= FRUITLESS_GENERATES + 4 * ctx.settings.llm_concurrency
         longest = session.scalar(select(func.max(func.length(LLMRequest.response))))
         assert RESPONSE_CAP_CHARS < longest < RESPONSE_CAP_CHARS + 100
         assert session.scalar(select(func.max(func.length(Rejection.text)))) < RESPONSE_CAP_CHARS + 100
