@@ -32,19 +32,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from generator.testing.llm_double import ScriptedLLMServer, _Handler
+from generator.testing.llm_double import ScriptedLLMServer
 from generator.testing.responders import SelfInstructResponder
 from workers.faults import DEFAULTS, StageGatedResponder, kill_each_stage
 from workers.harness import Fleet, fleet, rabbitmq_missing
 
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-class _NoDelayHandler(_Handler):
-    """The double's handler with TCP_NODELAY: it writes headers and body separately, and with Nagle on
-    the body waits for the client's delayed ACK (~40 ms on Linux), which would add to every latency."""
-
-    disable_nagle_algorithm = True
 
 
 def cpu_seconds(f: Fleet) -> dict[int, float]:
@@ -79,7 +72,6 @@ def measure(a: argparse.Namespace, per_request: int) -> Figures:
     slots = a.workers * a.concurrency
     responder = SelfInstructResponder(seed=a.seed, near_duplicate_rate=0.1, blacklisted_rate=0.05)
     server = ScriptedLLMServer(responder, latency_s=a.latency)
-    server.RequestHandlerClass = _NoDelayHandler
     settings = {"fleet_inflight": slots, "visibility_timeout_s": 3600, "llm_max_retries": 5,
                 "fleet_tick_s": 5, "llm_prompts_per_request": per_request}
     with tempfile.TemporaryDirectory() as tmp, server, fleet(Path(tmp), server.base_url, **settings) as f:

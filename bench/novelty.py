@@ -32,8 +32,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generator.novelty import HAS_NATIVE, Match, NoveltyIndex, Verdict
+from generator.novelty import HAS_NATIVE, IndexConfig, Match, NoveltyIndex, Verdict
 from generator.novelty.rouge import f_from_lcs, lcs_length, tokenize
+from generator.settings import load_settings
 
 THRESHOLD = 0.7
 VERBS = [
@@ -212,7 +213,8 @@ def reference(pool: list[str], sample: list[str]) -> tuple[float, list[Verdict]]
 
 def run_scale(args: argparse.Namespace) -> None:
     n_pool, n_cand = args.pool_size, args.candidates
-    kernel = "native C kernel" if HAS_NATIVE else "numpy path, no C kernel"
+    config = IndexConfig(native=load_settings().native)  # SELFINSTRUCT_NATIVE=0: the numpy path
+    kernel = "native C kernel" if HAS_NATIVE and config.native else "numpy path, no C kernel"
     head = f"pool {n_pool:,} x candidates {n_cand:,} (seed {args.seed}, threshold {THRESHOLD}, {kernel})"
     print(f"== {head} ==", flush=True)
     t0 = time.perf_counter()
@@ -224,7 +226,7 @@ def run_scale(args: argparse.Namespace) -> None:
     print(f"data      generated in {time.perf_counter() - t0:.1f} s; e.g. {pool[0]!r} / {cands[0]!r}")
 
     t0 = time.perf_counter()
-    index = NoveltyIndex(THRESHOLD, pool)
+    index = NoveltyIndex(THRESHOLD, pool, config)
     build = time.perf_counter() - t0
     t0 = time.perf_counter()
     verdicts = [index.check(c) for c in cands]

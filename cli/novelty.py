@@ -20,7 +20,7 @@ from generator.errors import SelfInstructError
 
 if TYPE_CHECKING:
     from generator.files.textio import InstructionRecord
-    from generator.novelty import Match, Verdict
+    from generator.novelty import IndexConfig, Match, Verdict
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -99,7 +99,7 @@ def check(
     from generator.novelty import NoveltyIndex
 
     pool_records = read_records(pool)
-    index = NoveltyIndex(threshold, (r.instruction for r in pool_records))
+    index = NoveltyIndex(threshold, (r.instruction for r in pool_records), _index_config())
     first_free = pool_records[-1].line if pool_records else 0
 
     def line_index(item: int) -> int:
@@ -173,7 +173,7 @@ def dedup(
     from generator.novelty import NoveltyIndex
 
     records = read_records(file)
-    index = NoveltyIndex(threshold)
+    index = NoveltyIndex(threshold, config=_index_config())
     kept: list[int] = []  # positions in the file; index item i is records[kept[i]]
     dropped: list[dict[str, Any]] = []
     for position, record in enumerate(records):
@@ -208,7 +208,7 @@ def decontaminate(
     if not eval_records:
         typer.echo(f"warning: {against} holds no instructions: nothing can be too close to it", err=True)
     records = read_records(file)
-    index = NoveltyIndex(threshold, (r.instruction for r in eval_records))
+    index = NoveltyIndex(threshold, (r.instruction for r in eval_records), _index_config())
     kept: list[InstructionRecord] = []
     dropped: list[dict[str, Any]] = []
     for position, record in enumerate(records):
@@ -226,6 +226,14 @@ def decontaminate(
         err=True,
     )
     _report(dropped, report, f"{against.name}")
+
+
+def _index_config() -> IndexConfig:
+    """The settings' index config (SELFINSTRUCT_NATIVE), read when a command builds an index."""
+    from generator.settings import load_settings
+    from generator.wiring import index_config
+
+    return index_config(load_settings())
 
 
 def register(app: typer.Typer) -> None:

@@ -128,6 +128,11 @@ class Settings(BaseSettings):
         description="'module:factory' returning a reward scorer (generator.analysis.quality.RewardScorer); "
         "unset: rewards and the InstructMining rule are stored as null.",
     )
+    native: bool = Field(
+        default=True,
+        description="Use the novelty index's C kernel when it was built; 0 takes the numpy path "
+        "(same answers).",
+    )
     api_token: SecretStr | None = Field(
         default=None, description="Bearer token of the HTTP API's write endpoints; unset: they are off."
     )

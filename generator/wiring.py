@@ -1,4 +1,4 @@
-"""Wiring for commands: settings → database sessions, LLM client (embedded or remote)."""
+"""Wiring for commands: settings → database sessions, LLM client (embedded or remote), index config."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from generator.db import repository as repo
 from generator.db.engine import open_database
 from generator.db.models import Pool
+from generator.llm.client import LLMClient
+from generator.novelty.config import IndexConfig
 from generator.selfinstruct.params import GenerationParams
 from generator.selfinstruct.seeds import load_seed_tasks
 from generator.settings import Settings
@@ -25,6 +27,11 @@ def sessions_for(settings: Settings) -> sessionmaker[Session]:
         connect_timeout_s=settings.database_connect_timeout_s,
         busy_timeout_s=settings.sqlite_busy_timeout_s,
     )
+
+
+def index_config(settings: Settings) -> IndexConfig:
+    """How every novelty index of this process searches: the C kernel unless SELFINSTRUCT_NATIVE=0."""
+    return IndexConfig(native=settings.native)
 
 
 def params_of(pool: Pool) -> GenerationParams:
@@ -54,7 +61,12 @@ def step_context(
 
         with EmbeddedServer(settings) as server:
             client = throttled_client(settings, base_url=server.base_url, model=server.model, stop=stop)
-            yield StepContext(sessions, client, params, settings, random.Random(seed))
+            yield _context(settings, params, sessions, client, seed)
     else:
-        client = throttled_client(settings, stop=stop)
-        yield StepContext(sessions, client, params, settings, random.Random(seed))
+        yield _context(settings, params, sessions, throttled_client(settings, stop=stop), seed)
+
+
+def _context(settings: Settings, params: GenerationParams, sessions: sessionmaker[Session], client: LLMClient,
+             seed: int | None) -> StepContext:
+    config = index_config(settings)
+    return StepContext(sessions, client, params, settings, random.Random(seed), index_config=config)

@@ -87,6 +87,57 @@ def _first_violation(module: str, line: int, names: list[str]) -> list[Violation
     return []
 
 
+# SQL is written in generator/db only. Elsewhere a module may name a session's types and catch the
+# database's errors, nothing that builds a statement (select, insert, update, delete, text, func, ...).
+SQL_HOME = "generator.db"
+SQL_ALLOWED = {"sqlalchemy.orm": {"Session", "sessionmaker"}, "sqlalchemy.exc": None}  # None: any name
+# Moving into generator/db on another branch (helper `tagfleet`): workers/*, the tag step, the InsTag CLI.
+SQL_EXEMPT = ("workers", "generator.steps.tagging", "cli.instag")
+
+
+def sql_violations(root: Path) -> list[str]:
+    """Every import of a SQLAlchemy statement construct outside ``generator/db`` (and the exemptions)."""
+    found = []
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            module = module_name(path, root)
+            if within(module, SQL_HOME) or any(within(module, e) for e in SQL_EXEMPT):
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+                found.extend(f"{module}:{node.lineno} imports {name} (SQL belongs in generator/db)"
+                             for name in _sql_names(node))
+    return found
+
+
+def _sql_names(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names if within(a.name, "sqlalchemy") and a.name not in SQL_ALLOWED]
+    if not isinstance(node, ast.ImportFrom) or node.level or not within(node.module or "", "sqlalchemy"):
+        return []
+    module = node.module or ""
+    allowed = SQL_ALLOWED.get(module, set())
+    return [f"{module}.{a.name}" for a in node.names if allowed is not None and a.name not in allowed]
+
+
+def test_no_module_outside_db_imports_a_sql_statement_construct() -> None:
+    assert sql_violations(REPO) == []
+
+
+def test_the_sql_check_reports_a_select_outside_db_and_allows_session_types(tmp_path: Path) -> None:
+    for folder in ("generator/steps", "generator/db", "cli"):
+        (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "generator/steps/bad.py").write_text(
+        "from sqlalchemy.orm import Session\ndef f():\n    from sqlalchemy import select, func\n"
+    )
+    (tmp_path / "generator/db/fine.py").write_text("from sqlalchemy import select\n")
+    (tmp_path / "cli/bad.py").write_text("import sqlalchemy\nfrom sqlalchemy.exc import DBAPIError\n")
+    assert sql_violations(tmp_path) == [
+        "generator.steps.bad:3 imports sqlalchemy.select (SQL belongs in generator/db)",
+        "generator.steps.bad:3 imports sqlalchemy.func (SQL belongs in generator/db)",
+        "cli.bad:1 imports sqlalchemy (SQL belongs in generator/db)",
+    ]
+
+
 def test_no_module_imports_across_the_boundaries() -> None:
     assert [str(v) for v in check_tree(REPO)] == []
 

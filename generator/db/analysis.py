@@ -33,7 +33,7 @@ from generator.db.models import (
     TaskTag,
 )
 from generator.db.quality import stored_indicators
-from generator.db.repository import COMPLETE
+from generator.db.statuses import Origin, TaskStatus
 from generator.records import Instance as InstanceRecord
 
 EXAMPLES_PER_REASON = 3
@@ -87,8 +87,8 @@ def pool_summary(session: Session, pool: Pool) -> PoolSummary:
     ).one()
     return PoolSummary(
         name=pool.name,
-        seed_tasks=int(by_origin.get("seed", 0)),
-        machine_tasks=int(by_origin.get("machine", 0)),
+        seed_tasks=int(by_origin.get(Origin.SEED, 0)),
+        machine_tasks=int(by_origin.get(Origin.MACHINE, 0)),
         instances=_scalar(
             session, select(func.count()).select_from(Instance).join(Task).where(Task.pool_id == pool.id)
         ),
@@ -114,13 +114,14 @@ def funnel(session: Session, pool_id: int) -> tuple[FunnelStep, ...]:
         .select_from(Rejection)
         .where(Rejection.pool_id == pool_id, Rejection.stage == "filter"),
     )
-    machine = select(func.count()).select_from(Task).where(Task.pool_id == pool_id, Task.origin == "machine")
+    machine = (select(func.count()).select_from(Task)
+               .where(Task.pool_id == pool_id, Task.origin == Origin.MACHINE))
     return (
         FunnelStep("parsed candidates", parsed),
         FunnelStep("passed the filters", parsed - filtered),
         FunnelStep("admitted (ROUGE-L < threshold)", _scalar(session, machine)),
         FunnelStep("classified", _scalar(session, machine.where(Task.is_classification.is_not(None)))),
-        FunnelStep("with instances", _scalar(session, machine.where(Task.status == COMPLETE))),
+        FunnelStep("with instances", _scalar(session, machine.where(Task.status == TaskStatus.COMPLETE))),
     )
 
 
@@ -164,7 +165,7 @@ def round_usage(session: Session, pool_id: int) -> tuple[RoundUsage, ...]:
     admitted = dict(
         session.execute(
             select(Task.round_id, func.count())
-            .where(Task.pool_id == pool_id, Task.origin == "machine")
+            .where(Task.pool_id == pool_id, Task.origin == Origin.MACHINE)
             .group_by(Task.round_id)
         ).all()
     )
@@ -194,7 +195,7 @@ def similar_pairs(session: Session, pool_id: int, limit: int = SIMILAR_PAIRS) ->
     rows = session.execute(
         select(Task.instruction, nearest.instruction, Task.nearest_score)
         .join(nearest, nearest.id == Task.nearest_task_id)
-        .where(Task.pool_id == pool_id, Task.origin == "machine", Task.nearest_score.is_not(None))
+        .where(Task.pool_id == pool_id, Task.origin == Origin.MACHINE, Task.nearest_score.is_not(None))
         .order_by(Task.nearest_score.desc(), Task.id)
         .limit(limit)
     )

@@ -1,14 +1,14 @@
-"""Reads of the tasks a steered prompt may show: live tasks by id, and those that stopped being live."""
+"""Reads of the tasks a prompt may show: a random sample, live tasks by id, those that stopped being live."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from generator.db import repository as repo
 from generator.db.models import Task
+from generator.db.statuses import LIVE_STATUSES, Origin
 
-__all__ = ["live_tasks_after", "retired_machine_tasks"]
+__all__ = ["live_tasks_after", "retired_machine_tasks", "sample_instructions"]
 
 
 def live_tasks_after(session: Session, pool_id: int, after_id: int) -> list[tuple[int, str, str]]:
@@ -20,7 +20,7 @@ def live_tasks_after(session: Session, pool_id: int, after_id: int) -> list[tupl
         .where(
             Task.pool_id == pool_id,
             Task.id > after_id,
-            (Task.origin == "seed") | Task.status.in_(repo.LIVE_STATUSES),
+            (Task.origin == Origin.SEED) | Task.status.in_(LIVE_STATUSES),
         )
         .order_by(Task.id)
     )
@@ -31,8 +31,18 @@ def retired_machine_tasks(session: Session, pool_id: int, up_to_id: int) -> set[
     """Ids (<= ``up_to_id``) of the pool's machine tasks that are no longer live (e.g. no instances)."""
     query = select(Task.id).where(
         Task.pool_id == pool_id,
-        Task.origin == "machine",
+        Task.origin == Origin.MACHINE,
         Task.id <= up_to_id,
-        Task.status.not_in(repo.LIVE_STATUSES),
+        Task.status.not_in(LIVE_STATUSES),
     )
     return set(session.scalars(query))
+
+
+def sample_instructions(session: Session, pool_id: int, origin: str, k: int) -> list[str]:
+    """Up to ``k`` random instructions of the pool of one origin (machine ones only while live)."""
+    if k <= 0:
+        return []
+    query = select(Task.instruction).where(Task.pool_id == pool_id, Task.origin == origin)
+    if origin == Origin.MACHINE:
+        query = query.where(Task.status.in_(LIVE_STATUSES))
+    return list(session.scalars(query.order_by(func.random()).limit(k)))

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from generator.db.models import Candidate, LLMRequest, Task
-from generator.db.repository import PENDING_CLASSIFICATION, PENDING_INSTANCES
+from generator.db.statuses import CandidateStatus, TaskStatus
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,12 @@ def pending_work(session: Session, round_id: int, now: datetime | None = None) -
     stages = []
     admit = session.execute(
         select(func.count(), func.min(Candidate.created_at)).where(
-            Candidate.round_id == round_id, Candidate.status == "pending"
+            Candidate.round_id == round_id, Candidate.status == CandidateStatus.PENDING
         )
     ).one()
     stages.append(StagePending("admit", int(admit[0]), _age(admit[1], now)))
-    for stage, status in (("classify", PENDING_CLASSIFICATION), ("instances", PENDING_INSTANCES)):
+    waiting = (("classify", TaskStatus.PENDING_CLASSIFICATION), ("instances", TaskStatus.PENDING_INSTANCES))
+    for stage, status in waiting:
         count, oldest = session.execute(
             select(func.count(), func.min(Task.created_at)).where(
                 Task.round_id == round_id, Task.status == status

@@ -15,17 +15,20 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from generator import records
+from generator.db import statuses
 from generator.db.models import Candidate, Instance, Pool, Round, Task, utcnow
 from generator.db.rows import table
+from generator.db.statuses import CandidateStatus, Origin, RoundMode, RoundStatus, TaskStatus
 from generator.errors import NotFoundError
 from generator.selfinstruct.params import GenerationParams
 
-# Task statuses, in the order a machine task moves through them.
-PENDING_CLASSIFICATION = "pending_classification"
-PENDING_INSTANCES = "pending_instances"
-COMPLETE = "complete"
-NO_INSTANCES = "no_instances"
-LIVE_STATUSES = (PENDING_CLASSIFICATION, PENDING_INSTANCES, COMPLETE)
+# Task statuses under their older names (workers/ and tests still use them); the StrEnums in
+# generator/db/statuses.py are the vocabulary.
+PENDING_CLASSIFICATION = TaskStatus.PENDING_CLASSIFICATION
+PENDING_INSTANCES = TaskStatus.PENDING_INSTANCES
+COMPLETE = TaskStatus.COMPLETE
+NO_INSTANCES = TaskStatus.NO_INSTANCES
+LIVE_STATUSES = statuses.LIVE_STATUSES
 
 
 # First key of the two-int advisory lock, so pool locks never collide with other applications' locks.
@@ -85,11 +88,11 @@ def add_seed_tasks(session: Session, pool: Pool, seeds: Sequence[records.SeedTas
             pool_id=pool.id,
             instruction=seed.instruction,
             instruction_hash=key,
-            origin="seed",
+            origin=Origin.SEED,
             seed_id=seed.id,
             name=seed.name,
             is_classification=seed.is_classification,
-            status=COMPLETE,
+            status=TaskStatus.COMPLETE,
         )
         task.instances = [
             Instance(position=i, input=x.input, output=x.output) for i, x in enumerate(seed.instances)
@@ -117,7 +120,7 @@ def open_round(
     *,
     budget_tokens: int | None = None,
     deadline: datetime | None = None,
-    mode: str = "inprocess",
+    mode: str = RoundMode.INPROCESS,
     steering: dict[str, Any] | None = None,
 ) -> Round:
     """Start a new round in ``pool`` aiming at ``target`` admitted, completed instructions.
@@ -144,11 +147,11 @@ def get_round(session: Session, round_id: int) -> Round:
     return rnd
 
 
-def running_round(session: Session, pool_id: int, mode: str = "inprocess") -> Round | None:
+def running_round(session: Session, pool_id: int, mode: str = RoundMode.INPROCESS) -> Round | None:
     """The oldest unfinished round of ``mode`` in the pool, if any (what an interrupted run resumes)."""
     return session.scalar(
         select(Round)
-        .where(Round.pool_id == pool_id, Round.status == "running", Round.mode == mode)
+        .where(Round.pool_id == pool_id, Round.status == RoundStatus.RUNNING, Round.mode == mode)
         .order_by(Round.id)
         .limit(1)
     )
@@ -160,7 +163,7 @@ def finish_round(
     """Move a running round to ``status`` (completed|failed|cancelled) with why it ended."""
     session.execute(
         update(Round)
-        .where(Round.id == rnd.id, Round.status == "running")
+        .where(Round.id == rnd.id, Round.status == RoundStatus.RUNNING)
         .values(status=status, end_reason=end_reason, error=error, finished_at=utcnow())
     )
     session.refresh(rnd)
@@ -187,7 +190,7 @@ def add_candidates(
     round_id: int,
     request_id: int,
     texts: Sequence[str],
-    status: str = "pending",
+    status: str = CandidateStatus.PENDING,
 ) -> list[int]:
     """Store the parsed instructions of one (just stored) response as candidates; their ids.
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from generator.db.models import Candidate, LLMRequest, Pool, Rejection, Round, Task
 from generator.db.readmodels import PoolStats, RequestTotals, TokenTotals
-from generator.db.repository import COMPLETE, LIVE_STATUSES, NO_INSTANCES
+from generator.db.statuses import LIVE_STATUSES, CandidateStatus, Origin, TaskStatus
 
 
 @dataclass
@@ -99,7 +99,8 @@ def round_counts(session: Session, round_id: int) -> RoundCounts:
     )
     req = _request_totals(session, LLMRequest.round_id == round_id)
     pending = session.scalar(
-        select(func.count()).where(Candidate.round_id == round_id, Candidate.status == "pending")
+        select(func.count())
+        .where(Candidate.round_id == round_id, Candidate.status == CandidateStatus.PENDING)
     )
     end = _as_utc(rnd.finished_at) if rnd.finished_at else datetime.now(UTC)
     return RoundCounts(
@@ -109,8 +110,8 @@ def round_counts(session: Session, round_id: int) -> RoundCounts:
         end_reason=rnd.end_reason,
         target=rnd.target,
         admitted=sum(by_status.get(s, 0) for s in LIVE_STATUSES),
-        complete=by_status.get(COMPLETE, 0),
-        no_instances=by_status.get(NO_INSTANCES, 0),
+        complete=by_status.get(TaskStatus.COMPLETE, 0),
+        no_instances=by_status.get(TaskStatus.NO_INSTANCES, 0),
         pending_candidates=pending or 0,
         rejected={str(k): int(v) for k, v in rejected.items()},
         requests=req[0],
@@ -186,7 +187,7 @@ def list_tasks(
     return list(session.scalars(query))
 
 
-def alpaca_rows(session: Session, pool: Pool, origin: str | None = "machine") -> list[dict[str, str]]:
+def alpaca_rows(session: Session, pool: Pool, origin: str | None = Origin.MACHINE) -> list[dict[str, str]]:
     """One ``{instruction, input, output}`` row per instance of the pool's tasks (machine-made by default)."""
     tasks = list_tasks(session, pool, origin=origin)
     return [

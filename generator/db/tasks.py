@@ -1,16 +1,31 @@
-"""Writes on ``tasks`` shared by the batch steps: the status guard and per-task column updates."""
+"""Statements on ``tasks`` shared by the batch steps: reading a batch, the status guard, per-task updates."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, case, update
+from sqlalchemy import Column, ColumnElement, Row, case, select, update
 from sqlalchemy import cast as cast_sql
 from sqlalchemy.orm import Session
 
 from generator.db.models import Task
 from generator.db.rows import table
+
+# (id, pool_id, round_id, instruction, status, is_classification): what a batch step reads of a task.
+StepTaskRow = Row[int, int, int | None, str, str, bool | None]
+
+
+def tasks_in_status_by_id(session: Session, task_ids: Sequence[int], status: str) -> list[StepTaskRow]:
+    """The tasks among ``task_ids`` still in ``status`` (in no particular order), read in one SELECT."""
+    if not task_ids:
+        return []
+    tasks = table(Task)
+    query = select(
+        tasks.c.id, tasks.c.pool_id, tasks.c.round_id, tasks.c.instruction, tasks.c.status,
+        tasks.c.is_classification,
+    ).where(tasks.c.id.in_(list(task_ids)), tasks.c.status == status)
+    return list(session.connection().execute(query).all())
 
 
 def per_task(values: Mapping[int, object], like: Column[Any]) -> ColumnElement[Any]:

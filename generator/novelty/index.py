@@ -26,13 +26,13 @@ give the same answers (the tests run both).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from generator.novelty.bounds import Bounds
+from generator.novelty.config import IndexConfig
 from generator.novelty.corpus import Corpus, f_bounds
 from generator.novelty.inverted import InvertedIndex
 from generator.novelty.matches import Match, Verdict
@@ -45,17 +45,10 @@ try:  # optional C kernel (built from generator/novelty/_native.c); the numpy pa
     from generator.novelty import _native
 except ImportError:  # pragma: no cover - depends on the build
     _native = None  # type: ignore[assignment]
-if os.environ.get("SELFINSTRUCT_NATIVE") == "0":  # opt out, e.g. to compare both paths
-    _native = None  # type: ignore[assignment]
 
-__all__ = ["HAS_NATIVE", "Match", "NoveltyIndex", "Verdict"]
+__all__ = ["HAS_NATIVE", "IndexConfig", "Match", "NoveltyIndex", "Verdict"]
 
-HAS_NATIVE = _native is not None  # whether the C kernel was built, imported and not opted out
-
-# l - 1 for the l-prefix filter. With l = 2 (prefixes one element longer on both sides
-# must share 2 elements, not 1) probing reads ~3x more entries but candidates drop ~20x
-# on instruction-like text, and counting entries is far cheaper than verifying items.
-EXTRA = 1
+HAS_NATIVE = _native is not None  # whether the C kernel was built and imports (IndexConfig.native opts out)
 
 
 class NoveltyIndex:
@@ -66,13 +59,19 @@ class NoveltyIndex:
     ~4 bytes a token once ``nearest`` has built the full inverted index.
     """
 
-    def __init__(self, threshold: float = 0.7, texts: Iterable[str] = ()) -> None:
-        """Index ``texts`` (indices 0, 1, ... in iteration order) for ``threshold``."""
+    def __init__(
+        self, threshold: float = 0.7, texts: Iterable[str] = (), config: IndexConfig = IndexConfig()
+    ) -> None:
+        """Index ``texts`` (indices 0, 1, ... in iteration order) for ``threshold``, searching as ``config``
+        says (the C kernel only when ``config.native`` and it was built)."""
         self.threshold = threshold
+        self.config = config
+        self._native = _native if config.native else None
+        self._extra = config.prefix_extra  # l - 1 of the l-prefix filter
         self._bounds = Bounds(threshold)
         self._vocab = Vocabulary()
         self._corpus = Corpus()
-        self._prefix = PrefixIndex()
+        self._prefix = PrefixIndex(config.tail_items)
         self._plans: dict[tuple[int, int, int], ProbePlan] = {}
         self._hit_counts = np.zeros(0, dtype=np.uint16)  # native kernel scratch, zero between calls
         self._full: InvertedIndex | None = None  # element -> items, built on first nearest()
@@ -87,7 +86,7 @@ class NoveltyIndex:
         self._prefix.add_bulk(encoded.elems, encoded.lengths, sizes)
 
     def _prefix_size(self, m: int) -> int:
-        return min(m, self._bounds.prefix_size(m) + EXTRA) if m else 0
+        return min(m, self._bounds.prefix_size(m) + self._extra) if m else 0
 
     def __len__(self) -> int:
         return len(self._corpus)
@@ -130,9 +129,9 @@ class NoveltyIndex:
         tids, elems = self._vocab.lookup(tokenize(text))
         elems.sort()
         if self._full is None:
-            self._full = InvertedIndex(self._corpus, _native)
+            self._full = InvertedIndex(self._corpus, self._native, self.config.inverted_min_tail)
         k = min(k, len(self._corpus))
-        if _native is not None and elems and k > 0:
+        if self._native is not None and elems and k > 0:
             ranked = fill_zeros(self._nearest_native(tids, elems, k), k)
         else:
             ranked = top_k(self._corpus, self._full, tids, elems, k)
@@ -141,16 +140,16 @@ class NoveltyIndex:
     def _nearest_native(self, tids: list[int], elems: list[int], k: int) -> list[tuple[float, int]]:
         """Top-k with the C kernel: exact overlap of every item sharing an element, by
         counting all postings of the query's elements, then LCS best bound first."""
-        assert _native is not None and self._full is not None
+        assert self._native is not None and self._full is not None
         lengths, starts, flat_elems, flat_tids = self._corpus.arrays()
         full = self._full
         # Counting every element (use = all) makes the ranking exact on its own; counting
         # only the rarer ones was measured slower: the merges it needs cost more.
-        ranked, _ = _native.nearest(
+        ranked: list[tuple[float, int]] = self._native.nearest(
             np.array(elems, dtype=np.int32), np.array(tids, dtype=np.int32), len(elems), 0.0, full.base,
             full.offsets, full.items, full.tail_items(elems), self._scratch(len(lengths)), lengths, starts,
             flat_elems, flat_tids, k,
-        )
+        )[0]
         return ranked
 
     def _scratch(self, size: int) -> npt.NDArray[np.uint16]:
@@ -178,22 +177,23 @@ class NoveltyIndex:
         elems.sort()
         # Unknown occurrences come first in rarity order (no item holds them), which
         # shortens the probe: only known occurrences within the prefix are looked up.
-        probe = elems[: n - needed_overlap + 1 + EXTRA - unknown]
+        extra = self._extra
+        probe = elems[: n - needed_overlap + 1 + extra - unknown]
         table = self._bounds.needed_table(n)
         shape = (n, unknown, len(probe))
         plan = self._plans.get(shape)
         if plan is None:
             lo, _ = self._bounds.length_range(n)
-            plan = self._plans[shape] = make_plan(n, unknown, len(probe), table, lo, EXTRA)
-        if _native is not None and needed_overlap > EXTRA:
+            plan = self._plans[shape] = make_plan(n, unknown, len(probe), table, lo, extra)
+        if self._native is not None and needed_overlap > extra:
             return self._best_native(plan, probe, table, elems, tids)
         found = np.sort(self._prefix.probe(plan, probe, table))
         if len(found) == 0:
             return None
-        # l-prefix filter: a match has EXTRA + 1 entries among those read (one per
+        # l-prefix filter: a match has extra + 1 entries among those read (one per
         # shared element), unless it needs fewer shared elements than that in total.
-        if needed_overlap > EXTRA:
-            items = found[EXTRA:][found[EXTRA:] == found[:-EXTRA]]
+        if needed_overlap > extra:
+            items = found[extra:][found[extra:] == found[:-extra]]
             if len(items) > 1:  # an item with 3+ entries shows up more than once
                 first = np.ones(len(items), dtype=bool)
                 np.not_equal(items[1:], items[:-1], out=first[1:])
@@ -201,7 +201,7 @@ class NoveltyIndex:
         else:
             items, hits = np.unique(found, return_counts=True)
             needed = table[np.minimum(self._corpus.lengths()[items], len(table) - 1)]
-            items = items[hits >= np.minimum(needed, EXTRA + 1)]
+            items = items[hits >= np.minimum(needed, extra + 1)]
         if len(items) == 0:
             return None
         lengths = self._corpus.lengths()[items].astype(np.int64)
@@ -222,13 +222,13 @@ class NoveltyIndex:
         tids: list[int],
     ) -> tuple[float, int] | None:
         """Same result as the numpy path of ``_best`` (steps 2-5), in one C call."""
-        assert _native is not None
+        assert self._native is not None
         seg_keys, seg_items = self._prefix.segments()
         extra = self._prefix.probe_tail(plan, probe, table)
         lengths, starts, flat_elems, flat_tids = self._corpus.arrays()
-        found: tuple[float, int] | None = _native.best_match(
+        found: tuple[float, int] | None = self._native.best_match(
             plan.rows, plan.lo_off, plan.hi_off, np.array(probe, dtype=np.int64), seg_keys, seg_items, extra,
-            EXTRA + 1, self._scratch(len(lengths)), lengths, starts, flat_elems, flat_tids, table,
+            self._extra + 1, self._scratch(len(lengths)), lengths, starts, flat_elems, flat_tids, table,
             np.array(elems, dtype=np.int32), np.array(tids, dtype=np.int32), self.threshold,
         )
         return found

@@ -17,14 +17,15 @@ from generator.novelty.corpus import Corpus
 from generator.novelty.postings import Postings
 
 I32 = npt.NDArray[np.int32]
-_MIN_TAIL = 1 << 16  # tail entries always allowed before a rebuild
 
 
 class InvertedIndex:
     """Element -> items, over every element of every item of a corpus."""
 
-    def __init__(self, corpus: Corpus, native: ModuleType | None) -> None:
+    def __init__(self, corpus: Corpus, native: ModuleType | None, min_tail: int = 1 << 16) -> None:
+        """``min_tail``: tail entries always allowed before a rebuild (else a quarter of the index)."""
         self._corpus = corpus
+        self._min_tail = min_tail
         self._native = native
         self._tail = Postings(width=1)
         self._rebuild()
@@ -53,7 +54,7 @@ class InvertedIndex:
         """Index a newly added item (its elements, any order)."""
         for elem in elems:
             self._tail.add(elem, (item,))
-        if self._tail.entries > max(_MIN_TAIL, len(self.items) // 4):
+        if self._tail.entries > max(self._min_tail, len(self.items) // 4):
             self._rebuild()
 
     def get(self, elem: int) -> I32 | None:

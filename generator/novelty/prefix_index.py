@@ -29,7 +29,6 @@ I64 = npt.NDArray[np.int64]
 _EMPTY: I64 = np.zeros(0, dtype=np.int64)
 _ELEM_BIAS = 1 << 31  # element ids are int32 (negative for late elements): bias to >= 0
 MAX_LEN = (1 << 15) - 1  # key = elem << 31 | m << 16 | j, so m must fit 15 bits
-_TAIL_ITEMS = 2048  # items in the tail before it is sorted into a segment
 _BULK_ITEMS = 1 << 16  # items per vectorised step of the start-up build
 _MERGE_RATIO = 2  # merge the newest segment into the previous one once it is half its size
 
@@ -58,7 +57,9 @@ def pack(elems: I64, lengths: I64, positions: I64) -> I64:
 class PrefixIndex:
     """Items' prefix elements, searchable by (element, length, position) ranges."""
 
-    def __init__(self) -> None:
+    def __init__(self, tail_items: int = 2048) -> None:
+        """``tail_items``: items added one by one wait in the tail until this many, then are sorted."""
+        self._max_tail = tail_items
         self._segments: list[_Segment] = []
         self._tail = Postings(width=3)  # element -> (item, m, j)
         self._tail_items = 0
@@ -68,7 +69,7 @@ class PrefixIndex:
         for position, elem in enumerate(prefix):
             self._tail.add(elem, (item, length, position))
         self._tail_items += 1
-        if self._tail_items >= _TAIL_ITEMS:
+        if self._tail_items >= self._max_tail:
             self._flush()
 
     def add_bulk(self, elems: npt.NDArray[np.int32], lengths: I64, sizes: npt.NDArray[np.intp]) -> None:

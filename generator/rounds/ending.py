@@ -10,8 +10,9 @@ import logging
 from sqlalchemy.orm import Session, sessionmaker
 
 from generator.db import repository as repo
+from generator.db.candidates import retire_surplus
+from generator.db.statuses import RoundStatus
 from generator.errors import RoundStateError
-from generator.steps.admission import retire_surplus
 
 __all__ = ["cancel_round", "finish"]
 
@@ -25,7 +26,7 @@ def finish(sessions: sessionmaker[Session], round_id: int, status: str, reason: 
         rnd = repo.get_round(session, round_id)
         repo.lock_pool(session, rnd.pool_id)
         session.refresh(rnd)
-        if rnd.status != "running":
+        if rnd.status != RoundStatus.RUNNING:
             return False
         # The round row first: candidate writers hold a share lock on it (see
         # repository.round_status_for_update), so once this returns, no pending candidate is
@@ -43,5 +44,5 @@ def cancel_round(sessions: sessionmaker[Session], round_id: int) -> None:
     """
     with sessions() as session:
         status = repo.get_round(session, round_id).status
-    if status != "running" or not finish(sessions, round_id, "cancelled", "cancelled"):
+    if status != RoundStatus.RUNNING or not finish(sessions, round_id, RoundStatus.CANCELLED, "cancelled"):
         raise RoundStateError(f"round {round_id} is {status}, not running")

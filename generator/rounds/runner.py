@@ -61,7 +61,8 @@ class RoundRunner:
     def run(self, round_id: int) -> RoundCounts:
         """Run (or resume) the round until it ends or a stop is requested; return its counts."""
         with self.ctx.sessions() as session:
-            index = PoolIndex(repo.get_round(session, round_id).pool_id, self.ctx.params.rouge_threshold)
+            pool_id = repo.get_round(session, round_id).pool_id
+            index = PoolIndex(pool_id, self.ctx.params.rouge_threshold, self.ctx.index_config)
             self._resumed_after = requests.last_request_id(session, round_id)
         with ThreadPoolExecutor(max_workers=self._slots) as pool:
             while self._turn(pool, round_id, index):

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from generator.db import candidates as cands
 from generator.db import models, rows
 from generator.db import repository as repo
-from generator.db.models import Candidate, Round, Task, utcnow
-from generator.novelty import NoveltyIndex
+from generator.db.candidates import CandidateRow
+from generator.db.models import Round, utcnow
+from generator.db.statuses import CandidateStatus, Origin, TaskStatus
+from generator.novelty import IndexConfig, NoveltyIndex
 from generator.records import Reason, Rejection, Stage
 from generator.selfinstruct.filters import filter_instruction
 from generator.selfinstruct.params import GenerationParams
@@ -34,20 +36,16 @@ class PoolIndex:
     task row is inserted after the pass that admitted it).
     """
 
-    def __init__(self, pool_id: int, threshold: float) -> None:
+    def __init__(self, pool_id: int, threshold: float, config: IndexConfig = IndexConfig()) -> None:
         self.pool_id = pool_id
-        self.index = NoveltyIndex(threshold=threshold)
+        self.index = NoveltyIndex(threshold, config=config)
         self.task_ids: list[int | None] = []
         self.hashes: set[str] = set()
         self.last_task_id = 0
 
     def refresh(self, session: Session) -> int:
         """Add pool tasks newer than the last one seen (in id order); return how many were added."""
-        found = session.execute(
-            select(Task.id, Task.instruction, Task.instruction_hash)
-            .where(Task.pool_id == self.pool_id, Task.id > self.last_task_id)
-            .order_by(Task.id)
-        ).all()
+        found = cands.pool_tasks_after(session, self.pool_id, self.last_task_id)
         for task_id, text, key in found:
             self.assign(self.add_text(text, key), task_id)
         return len(found)
@@ -107,9 +105,6 @@ class AdmissionResult:
     left_pending: int
 
 
-CandidateRow = Row[int, int, str]
-
-
 def admit_pending(
     session: Session, rnd: Round, index: PoolIndex, params: GenerationParams, live: int
 ) -> AdmissionResult:
@@ -122,11 +117,7 @@ def admit_pending(
     """
     repo.lock_pool(session, rnd.pool_id)
     index.refresh(session)
-    candidates = rows.table(Candidate)
-    pending = session.connection().execute(
-        select(candidates.c.id, candidates.c.request_id, candidates.c.text)
-        .where(candidates.c.round_id == rnd.id, candidates.c.status == "pending").order_by(candidates.c.id)
-    ).all()
+    pending = cands.pending_candidates(session, rnd.id)
     admitted: list[tuple[CandidateRow, int, Judgement]] = []
     rejected: list[tuple[CandidateRow, Judgement]] = []
     for cand in pending:
@@ -138,8 +129,8 @@ def admit_pending(
         else:
             rejected.append((cand, verdict))
     task_ids = _insert_tasks(session, rnd, index, admitted)
-    _set_status(session, [cand.id for cand, _, _ in admitted], "admitted")
-    _set_status(session, [cand.id for cand, _ in rejected], "rejected")
+    cands.set_candidate_status(session, [cand.id for cand, _, _ in admitted], CandidateStatus.ADMITTED)
+    cands.set_candidate_status(session, [cand.id for cand, _ in rejected], CandidateStatus.REJECTED)
     rejections = [_rejection_row(rnd, index, params, cand, verdict) for cand, verdict in rejected]
     rows.insert_rows(session, models.Rejection, rejections)
     return AdmissionResult(task_ids, len(rejected), len(pending) - len(rejected) - len(admitted))
@@ -158,32 +149,20 @@ def _insert_tasks(
     now = utcnow()
     values = [
         {"pool_id": rnd.pool_id, "round_id": rnd.id, "candidate_id": cand.id, "instruction": cand.text,
-         "instruction_hash": repo.instruction_hash(cand.text), "origin": "machine",
-         "status": repo.PENDING_CLASSIFICATION, "classification_attempts": 0,
+         "instruction_hash": repo.instruction_hash(cand.text), "origin": Origin.MACHINE,
+         "status": TaskStatus.PENDING_CLASSIFICATION, "classification_attempts": 0,
          "nearest_task_id": _nearest_id(index, verdict), "nearest_score": verdict.score, "created_at": now}
         for cand, _, verdict in admitted
     ]
-    tasks = rows.table(Task)
-    statement = insert(tasks).returning(tasks.c.id, sort_by_parameter_order=True)
-    ids = [int(i) for i in session.connection().execute(statement, values).scalars()]
+    ids = cands.insert_tasks(session, values)
     for (_, position, _), task_id in zip(admitted, ids, strict=True):
         index.assign(position, task_id)
     # A task whose nearest match was admitted earlier in this pass learns that task's id now.
-    late = [{"tid": task_id, "near": _nearest_id(index, verdict)}
+    late = {task_id: _nearest_id(index, verdict)
             for (_, _, verdict), task_id, row in zip(admitted, ids, values, strict=True)
-            if verdict.nearest is not None and row["nearest_task_id"] is None]
-    if late:
-        fix = update(tasks).where(tasks.c.id == bindparam("tid")).values(nearest_task_id=bindparam("near"))
-        session.connection().execute(fix, late)
+            if verdict.nearest is not None and row["nearest_task_id"] is None}
+    cands.set_nearest_task_ids(session, late)
     return ids
-
-
-def _set_status(session: Session, candidate_ids: list[int], status: str) -> None:
-    if candidate_ids:
-        candidates = rows.table(Candidate)
-        session.connection().execute(
-            update(candidates).where(candidates.c.id.in_(candidate_ids)).values(status=status)
-        )
 
 
 def _rejection_row(
@@ -199,10 +178,3 @@ def _rejection_row(
     return rows.rejection_row(rnd.pool_id, rnd.id, rejection, candidate_id=cand.id,
                               request_id=cand.request_id, nearest_task_id=nearest_id)
 
-
-def retire_surplus(session: Session, round_id: int) -> None:
-    """Mark candidates left pending when a round ends as surplus (generated, never judged)."""
-    session.execute(
-        update(Candidate).where(Candidate.round_id == round_id, Candidate.status == "pending")
-        .values(status="surplus").execution_options(synchronize_session=False)
-    )

@@ -5,16 +5,16 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from typing import TypeVar
 
-from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from generator.db import rows
-from generator.db.models import Task
+from generator.db.tasks import StepTaskRow, tasks_in_status_by_id
 from generator.errors import LLMTransientError
 from generator.llm.client import LLMClient
 from generator.llm.pricing import cost_usd
+from generator.novelty.config import IndexConfig
 from generator.records import LLMCall
 from generator.selfinstruct.params import GenerationParams
 from generator.settings import Settings
@@ -22,12 +22,13 @@ from generator.steps.coverage import PoolCoverage
 
 T = TypeVar("T")
 
-TaskRow = Row[int, int, int | None, str, str, bool | None]
+TaskRow = StepTaskRow
 
 
 @dataclass
 class StepContext:
-    """What every step needs: sessions, the LLM client, the pool's knobs, the settings."""
+    """What every step needs: sessions, the LLM client, the pool's knobs, the settings, how the novelty
+    index searches (built from the settings by generator/wiring.py)."""
 
     sessions: sessionmaker[Session]
     client: LLMClient
@@ -36,6 +37,7 @@ class StepContext:
     rng: random.Random = field(default_factory=random.Random)
     # The tag counts steered rounds read; one per process, kept across steps (see steps/coverage.py).
     coverage: PoolCoverage = field(default_factory=PoolCoverage)
+    index_config: IndexConfig = field(default_factory=IndexConfig)
 
 
 def batch_size(ctx: StepContext) -> int:
@@ -77,13 +79,9 @@ def open_tasks(ctx: StepContext, task_ids: Sequence[int], status: str) -> list[T
     """
     if not task_ids:
         return []
-    tasks = rows.table(Task)
     with ctx.sessions() as session:
-        found = session.connection().execute(
-            select(tasks.c.id, tasks.c.pool_id, tasks.c.round_id, tasks.c.instruction, tasks.c.status,
-                   tasks.c.is_classification).where(tasks.c.id.in_(list(task_ids)), tasks.c.status == status)
-        ).all()
+        found = tasks_in_status_by_id(session, task_ids, status)
     by_id = {row.id: row for row in found}
     if len({(row.pool_id, row.round_id) for row in found}) > 1:
         raise ValueError(f"tasks {sorted(by_id)} belong to several rounds; a batch is one round's")
-    return [cast(TaskRow, by_id[i]) for i in dict.fromkeys(task_ids) if i in by_id]
+    return [by_id[i] for i in dict.fromkeys(task_ids) if i in by_id]

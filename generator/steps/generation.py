@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from generator.db import models, rows
 from generator.db import repository as repo
-from generator.db.models import Task
+from generator.db.examples import sample_instructions
+from generator.db.statuses import CandidateStatus, Origin, RoundStatus
 from generator.records import Stage
 from generator.selfinstruct import instructions
 from generator.steering import PromptPlan, SteeringParams, plan_prompt
 from generator.steering.hints import render_steered_prompt
 from generator.steps.context import StepContext, batch_size, raise_if_transient, request_row
-
-
-def _sample(session: Session, pool_id: int, origin: str, k: int) -> list[str]:
-    """Up to ``k`` random instructions of the pool of one origin (machine ones only if live)."""
-    if k <= 0:
-        return []
-    query = select(Task.instruction).where(Task.pool_id == pool_id, Task.origin == origin)
-    if origin == "machine":
-        query = query.where(Task.status.in_(repo.LIVE_STATUSES))
-    return list(session.scalars(query.order_by(func.random()).limit(k)))
 
 
 def generate(ctx: StepContext, round_id: int) -> list[int]:
@@ -44,7 +34,7 @@ def generate(ctx: StepContext, round_id: int) -> list[int]:
                    else _plain_prompts(ctx, session, pool_id, per_request))
     call = ctx.client.complete(prompts, ctx.params.instruction_decoding, Stage.GENERATE)
     with ctx.sessions.begin() as session:
-        running = repo.round_status_for_update(session, round_id) == "running"
+        running = repo.round_status_for_update(session, round_id) == RoundStatus.RUNNING
         plan_rows = [plan.to_json() for plan in plans] if plans is not None else None
         row = request_row(ctx, pool_id, round_id, call, steering=plan_rows)
         request_id = rows.insert_request(session, row)
@@ -60,7 +50,7 @@ def generate(ctx: StepContext, round_id: int) -> list[int]:
         rows.insert_rows(session, models.Rejection, rejections)
         # A round that ended meanwhile keeps what came back as surplus: never judged, never pending.
         ids = repo.add_candidates(session, pool_id, round_id, request_id, texts,
-                                  "pending" if running else "surplus")
+                                  CandidateStatus.PENDING if running else CandidateStatus.SURPLUS)
     raise_if_transient(call)
     return ids if running else []
 
@@ -69,8 +59,8 @@ def _plain_prompts(ctx: StepContext, session: Session, pool_id: int, per_request
     """The plain loop's prompts: 6 seed + 2 machine instructions drawn uniformly per prompt."""
     n_machine = ctx.params.machine_instructions_per_prompt
     n_seed = ctx.params.seed_instructions_per_prompt + n_machine  # seeds fill in for missing machine ones
-    seeds = _sample(session, pool_id, "seed", n_seed * per_request)
-    machine = _sample(session, pool_id, "machine", n_machine * per_request)
+    seeds = sample_instructions(session, pool_id, Origin.SEED, n_seed * per_request)
+    machine = sample_instructions(session, pool_id, Origin.MACHINE, n_machine * per_request)
     return [
         instructions.render_instruction_prompt(
             instructions.select_prompt_instructions(seeds, machine, ctx.params, ctx.rng), ctx.params)

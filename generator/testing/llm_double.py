@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import json
 import random
 import sys
 import threading
@@ -24,54 +23,17 @@ import time
 import traceback
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 if not __package__:  # run as a script: make ``tests`` and ``generator`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from generator.testing.completion_text import count_words, cut_words, echo_responder, prompts_of, shape
+from generator.testing.http_double import JsonHandler, Reply, error_reply, json_reply
 from generator.testing.prefix_cache import PrefixCache
 
 Responder = Callable[[str], str]
-Reply = tuple[int, bytes, dict[str, str]]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, like a real endpoint behind the openai client
-    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm and
-    # delayed ACKs add ~40 ms to every answer.
-    disable_nagle_algorithm = True
-    server: ScriptedLLMServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the per-request stderr line (thousands of them in the benchmark)."""
-
-    def do_GET(self) -> None:
-        self._send(*self.server.respond("GET", self.path, None, None))
-
-    def do_POST(self) -> None:
-        try:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-        except ValueError:
-            body = None
-        self._send(*self.server.respond("POST", self.path, body, self.headers.get("Authorization")))
-
-    def _send(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        for name, value in {"Content-Type": "application/json", **headers}.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-
-def _json(status: int, obj: object, **headers: str) -> Reply:
-    return status, json.dumps(obj).encode(), dict(headers)
-
-
-def _error(status: int, message: str, **headers: str) -> Reply:
-    return _json(status, {"error": {"message": message, "type": "scripted", "code": status}}, **headers)
 
 
 class ScriptedLLMServer(ThreadingHTTPServer):
@@ -92,7 +54,7 @@ class ScriptedLLMServer(ThreadingHTTPServer):
         reverse_choices: bool = False, max_bodies: int = 1000, host: str = "127.0.0.1", port: int = 0,
         prompt_cache: bool = False,
     ) -> None:
-        super().__init__((host, port), _Handler)
+        super().__init__((host, port), JsonHandler)
         self.responder, self.latency_s, self.model = responder, latency_s, model
         self.fault_rate, self.garbage_rate, self.truncate_rate = fault_rate, garbage_rate, truncate_rate
         self.api_key, self.retry_after_s, self.reverse_choices = api_key, retry_after_s, reverse_choices
@@ -166,33 +128,35 @@ class ScriptedLLMServer(ThreadingHTTPServer):
         if method == "GET":
             data = [{"id": self.model, "object": "model", "created": 0, "owned_by": "scripted"}]
             ok = path.endswith("/models")
-            return _json(200, {"object": "list", "data": data}) if ok else _error(404, f"no route {path}")
+            if not ok:
+                return error_reply(404, f"no route {path}")
+            return json_reply(200, {"object": "list", "data": data})
         if self.api_key is not None and auth != f"Bearer {self.api_key}":
-            return _error(401, f"Incorrect API key provided: {(auth or '').removeprefix('Bearer ')}")
+            return error_reply(401, f"Incorrect API key provided: {(auth or '').removeprefix('Bearer ')}")
         chat = path.endswith("/chat/completions")
         if not (chat or path.endswith("/completions")):
-            return _error(404, f"no route {path}")
+            return error_reply(404, f"no route {path}")
         if not isinstance(body, dict):
-            return _error(400, "body is not a JSON object")
+            return error_reply(400, "body is not a JSON object")
         outcome = self._next_outcome()
         if outcome.startswith("sleep:"):
             time.sleep(float(outcome.split(":", 1)[1]))
         elif outcome.isdigit():
             extra = {"Retry-After": str(self.retry_after_s)} if self.retry_after_s is not None else {}
-            return _error(int(outcome), f"scripted {outcome}", **(extra if outcome == "429" else {}))
+            return error_reply(int(outcome), f"scripted {outcome}", **(extra if outcome == "429" else {}))
         if outcome == "garbage-text":
             return 200, b"<html>upstream proxy error", {}  # JSON content type, non-JSON body
         if outcome == "garbage-schema":
-            return _json(200, {"object": "text_completion", "unexpected": True})
+            return json_reply(200, {"object": "text_completion", "unexpected": True})
         try:
             prompts = prompts_of(body, chat)
         except ValueError as exc:
-            return _error(400, str(exc))
+            return error_reply(400, str(exc))
         try:
-            return _json(200, self._completion(prompts, body, chat, truncate=outcome == "truncate"))
+            return json_reply(200, self._completion(prompts, body, chat, truncate=outcome == "truncate"))
         except Exception as exc:  # a responder bug: answer 500 and say why, loudly
             traceback.print_exc()
-            return _error(500, f"responder failed: {exc!r}")
+            return error_reply(500, f"responder failed: {exc!r}")
 
     def _completion(self, prompts: list[str], body: dict[str, Any], chat: bool, truncate: bool) -> object:
         stop = body.get("stop") or ()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import contextmanager
 from unittest.mock import patch
 
 import pytest
@@ -13,9 +13,8 @@ from hypothesis import strategies as st
 from rouge_score import rouge_scorer
 
 import generator.novelty as novelty_mod
-import generator.novelty.inverted as inverted_mod
 import generator.novelty.prefix_index as prefix_mod
-from generator.novelty import Match, NoveltyIndex, Verdict
+from generator.novelty import IndexConfig, Match, NoveltyIndex, Verdict
 
 SCORER = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
 THRESHOLDS = [0.7, 0.5, 0.3, 0.9, 1.0, 2 / 3, 0.15]
@@ -57,34 +56,27 @@ def brute_sequential(pool: list[str], candidates: list[str], threshold: float) -
 
 
 @contextmanager
-def storage(mode: str) -> Iterator[None]:
-    """Run the index in one of its configurations.
+def storage(mode: str) -> Iterator[IndexConfig]:
+    """The index config (and representation limit) of one test configuration.
 
     ``numpy``: without the optional C kernel. ``tiny``: a 3-item tail and a 6-token
     packing limit, so flushes, segment merges and unpackable long items all happen.
     """
-    patches: list[AbstractContextManager[object]] = []
-    if "numpy" in mode or not novelty_mod.HAS_NATIVE:
-        patches.append(patch.object(novelty_mod, "_native", None))
-    if "tiny" in mode:
-        patches += [
-            patch.object(prefix_mod, "_TAIL_ITEMS", 3),
-            patch.object(prefix_mod, "MAX_LEN", 6),
-            patch.object(inverted_mod, "_MIN_TAIL", 4),
-        ]
-    with ExitStack() as stack:
-        for p in patches:
-            stack.enter_context(p)
-        yield
+    native = "numpy" not in mode and novelty_mod.HAS_NATIVE
+    if "tiny" not in mode:
+        yield IndexConfig(native=native)
+        return
+    with patch.object(prefix_mod, "MAX_LEN", 6):  # a representation limit, not a knob
+        yield IndexConfig(native=native, tail_items=3, inverted_min_tail=4)
 
 
 MODES = pytest.mark.parametrize("mode", ["native", "numpy", "native-tiny", "numpy-tiny"])
 
 
-def build(pool: list[str], threshold: float) -> NoveltyIndex:
+def build(pool: list[str], threshold: float, config: IndexConfig) -> NoveltyIndex:
     """Half bulk-built at start-up, half added one by one."""
     half = len(pool) // 2
-    index = NoveltyIndex(threshold, pool[:half])
+    index = NoveltyIndex(threshold, pool[:half], config)
     for text in pool[half:]:
         index.add(text)
     return index
@@ -94,8 +86,8 @@ def build(pool: list[str], threshold: float) -> NoveltyIndex:
 @settings(max_examples=40, deadline=None)
 @given(st.lists(text_st, max_size=30), st.lists(text_st, min_size=1, max_size=6), st.sampled_from(THRESHOLDS))
 def test_check_matches_brute_force(mode: str, pool: list[str], cands: list[str], threshold: float) -> None:
-    with storage(mode):
-        index = build(pool, threshold)
+    with storage(mode) as config:
+        index = build(pool, threshold, config)
         for text in cands:
             assert index.check(text) == brute_verdict(pool, text, threshold)
         assert len(index) == len(pool)
@@ -105,8 +97,8 @@ def test_check_matches_brute_force(mode: str, pool: list[str], cands: list[str],
 @settings(max_examples=30, deadline=None)
 @given(st.lists(text_st, max_size=30), text_st, st.integers(1, 8), st.sampled_from(THRESHOLDS))
 def test_nearest_is_exact_top_k(mode: str, pool: list[str], text: str, k: int, threshold: float) -> None:
-    with storage(mode):
-        assert build(pool, threshold).nearest(text, k) == brute_nearest(pool, text, k)
+    with storage(mode) as config:
+        assert build(pool, threshold, config).nearest(text, k) == brute_nearest(pool, text, k)
 
 
 @MODES
@@ -115,8 +107,8 @@ def test_nearest_is_exact_top_k(mode: str, pool: list[str], text: str, k: int, t
 def test_sequential_admission_matches_brute_force_loop(
     mode: str, pool: list[str], cands: list[str], threshold: float
 ) -> None:
-    with storage(mode):
-        index = build(pool, threshold)
+    with storage(mode) as config:
+        index = build(pool, threshold, config)
         assert [index.admit(c) for c in cands] == brute_sequential(pool, cands, threshold)
 
 
@@ -150,8 +142,8 @@ def test_instruction_like_pool_matches_brute_force(mode: str, threshold: float) 
     pool = [instruction_like(rng, vocab) for _ in range(400)]
     cands = [near_duplicate(rng, rng.choice(pool), vocab) for _ in range(40)]
     cands += [instruction_like(rng, vocab) for _ in range(20)]
-    with storage(mode):
-        index = build(pool, threshold)
+    with storage(mode) as config:
+        index = build(pool, threshold, config)
         for text in cands:
             assert index.check(text) == brute_verdict(pool, text, threshold)
         assert [index.admit(c) for c in cands] == brute_sequential(pool, cands, threshold)
@@ -183,8 +175,8 @@ def test_long_texts_and_many_repeats(mode: str) -> None:
     """Multi-word bit vectors (> 64 tokens) and long runs of repeated tokens."""
     rng = random.Random(3)
     pool = [" ".join(rng.choice("abcdef") for _ in range(rng.randint(50, 300))) for _ in range(24)]
-    with storage(mode):
-        index = NoveltyIndex(0.7, pool[:12])
+    with storage(mode) as config:
+        index = NoveltyIndex(0.7, pool[:12], config)
         for text in pool[12:]:
             index.add(text)
         for base in pool[:8]:
@@ -219,8 +211,8 @@ def test_nearest_and_check_after_adds(mode: str) -> None:
     rng = random.Random(11)
     vocab = [f"v{i}" for i in range(60)]
     pool = [instruction_like(rng, vocab) for _ in range(40)]
-    with storage(mode):
-        index = NoveltyIndex(0.6, pool[:20])
+    with storage(mode) as config:
+        index = NoveltyIndex(0.6, pool[:20], config)
         probes = [near_duplicate(rng, rng.choice(pool), vocab) for _ in range(5)]
         for step, text in enumerate(pool[20:], start=20):
             index.add(text)
