@@ -6,18 +6,20 @@ import contextlib
 import random
 from collections.abc import Iterator
 from threading import Event
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from generator.db import repository as repo
 from generator.db.engine import open_database
 from generator.db.models import Pool
-from generator.llm.client import LLMClient
 from generator.novelty.config import IndexConfig
 from generator.selfinstruct.params import GenerationParams
-from generator.selfinstruct.seeds import load_seed_tasks
 from generator.settings import Settings
-from generator.steps import StepContext
+
+if TYPE_CHECKING:  # the steps (and what they import) are loaded by step_context: query commands skip them
+    from generator.llm.client import LLMClient
+    from generator.steps import StepContext
 
 
 def sessions_for(settings: Settings) -> sessionmaker[Session]:
@@ -41,6 +43,8 @@ def params_of(pool: Pool) -> GenerationParams:
 
 def ensure_seeded_pool(session: Session, settings: Settings, name: str) -> Pool:
     """The pool ``name``; created and loaded with the default seeds when it is new or empty."""
+    from generator.selfinstruct.seeds import load_seed_tasks
+
     pool = repo.ensure_pool(session, name, GenerationParams(), seed_source=str(settings.seeds_path))
     if not repo.pool_instructions(session, pool.id):
         repo.add_seed_tasks(session, pool, load_seed_tasks(settings.seeds_path))
@@ -68,5 +72,7 @@ def step_context(
 
 def _context(settings: Settings, params: GenerationParams, sessions: sessionmaker[Session], client: LLMClient,
              seed: int | None) -> StepContext:
+    from generator.steps import StepContext
+
     config = index_config(settings)
     return StepContext(sessions, client, params, settings, random.Random(seed), index_config=config)
