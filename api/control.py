@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from api.deps import Service, require_token, service
 from api.reads import Id, PoolName
 from generator.db.filters import MAX_ID
+from generator.db.statuses import RoundMode, RoundStatus
 
 router = APIRouter(dependencies=[Depends(require_token)])
 Svc = Annotated[Service, Depends(service)]
@@ -44,7 +45,7 @@ def start_round(pool: PoolName, body: RoundStart, svc: Svc) -> dict[str, Any]:
     with svc.sessions().begin() as session:
         pool_id = ensure_seeded_pool(session, settings, pool).id
     round_id = control.start_round(current(), pool_id, body.instructions, budget_tokens=body.budget_tokens)
-    return {"round_id": round_id, "pool": pool, "target": body.instructions, "mode": "fleet"}
+    return {"round_id": round_id, "pool": pool, "target": body.instructions, "mode": RoundMode.FLEET}
 
 
 @router.post("/rounds/{round_id}/cancel", summary="Cancel a running round")
@@ -53,4 +54,4 @@ def cancel(round_id: Id, svc: Svc) -> dict[str, Any]:
     from generator.rounds.ending import cancel_round
 
     cancel_round(svc.sessions(), round_id)
-    return {"round_id": round_id, "status": "cancelled"}
+    return {"round_id": round_id, "status": RoundStatus.CANCELLED}

@@ -20,13 +20,15 @@ from generator.db import stats
 from generator.db.filters import MAX_ID, Page, TaskFilter
 from generator.db.lineage import task_lineage
 from generator.db.listing import count_tasks, iter_export_tasks, list_rounds, list_tasks, matching_ids
+from generator.db.statuses import Origin, TaskStatus
 
 router = APIRouter()
 DB = Annotated[Session, Depends(session)]
 PoolName = Annotated[str, PathParam(min_length=1, max_length=200, description="Pool name.")]
 Id = Annotated[int, PathParam(ge=1, le=MAX_ID)]
-Origin = Literal["seed", "machine"]
-Status = Literal["pending_classification", "pending_instances", "complete", "no_instances"]
+# The query parameters' schema (OpenAPI enums); the same texts as generator/db/statuses.py.
+OriginParam = Literal["seed", "machine"]
+StatusParam = Literal["pending_classification", "pending_instances", "complete", "no_instances"]
 Format = Literal["alpaca", "jsonl", "openai-chat", "sharegpt", "selfinstruct", "parquet", "hf"]
 
 
@@ -37,8 +39,8 @@ def _aware(moment: datetime | None) -> datetime | None:
 def task_filter(
     pool: PoolName,
     round: Annotated[list[Annotated[int, Query(ge=1, le=MAX_ID)]] | None, Query()] = None,
-    origin: Origin | None = None,
-    status: Annotated[list[Status] | None, Query()] = None,
+    origin: OriginParam | None = None,
+    status: Annotated[list[StatusParam] | None, Query()] = None,
     classification: bool | None = None,
     has_instances: bool | None = None,
     contains: Annotated[str | None, Query(max_length=1000, description="Literal, case-sensitive.")] = None,
@@ -129,8 +131,8 @@ def get_export(
     defaults = TaskFilter(
         **{
             **f.__dict__,
-            "origin": f.origin or (None if include_seeds else "machine"),
-            "statuses": f.statuses or ("complete",),
+            "origin": f.origin or (None if include_seeds else Origin.MACHINE),
+            "statuses": f.statuses or (TaskStatus.COMPLETE,),
         }
     )
     suffix = {"alpaca": ".json", "parquet": ".parquet", "hf": ""}.get(format, ".jsonl")

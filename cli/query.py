@@ -203,10 +203,11 @@ def export(
 ) -> None:
     """Export complete tasks (machine-made by default) in a fine-tuning format."""
     from generator.db.listing import iter_export_tasks, matching_ids
+    from generator.db.statuses import Origin, TaskStatus
     from generator.export.exporter import ExportRequest, export_tasks
 
-    origin = origin or (None if include_seeds else "machine")
-    f = build_filter(pool, rounds, origin, status or ["complete"], classification, None, contains,
+    origin = origin or (None if include_seeds else Origin.MACHINE)
+    f = build_filter(pool, rounds, origin, status or [TaskStatus.COMPLETE], classification, None, contains,
                      nearest_min, nearest_max, created_after, created_before)
     request = ExportRequest(fmt, output, provenance=provenance, train_fraction=split, seed=seed, pool=pool,
                             filter_text=_describe(f))
