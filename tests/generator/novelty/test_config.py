@@ -44,3 +44,14 @@ def test_the_prefix_length_knob_changes_the_search_not_the_answers() -> None:
                for extra in (1, 2, 3)}
     assert answers[1] == answers[2] == answers[3]
     assert [v.novel for v in answers[1]] == [False, False, True]
+
+
+def test_passing_a_config_along_does_not_import_the_index_or_numpy() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom generator.novelty import IndexConfig\nIndexConfig(native=False)\n"
+            "print('numpy' in sys.modules, 'generator.novelty.index' in sys.modules)\n"
+            "from generator.novelty import NoveltyIndex\nprint('numpy' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False", "True"]
