@@ -92,7 +92,9 @@ def _run_in_process(settings: Settings, sessions: sessionmaker[Session], pool: s
     stop = Event()
 
     def interrupt(*_: object) -> None:
-        stop.set()  # first, so threads in a backoff wait return at once
+        if stop.is_set():  # already stopping (now a matter of a second): a second Ctrl-C must not
+            return         # break the cleanup halfway with another KeyboardInterrupt
+        stop.set()  # first, so threads in a backoff wait or an answer wait return at once
         raise KeyboardInterrupt
 
     with step_context(settings, params, sessions, seed, stop=stop) as ctx:
@@ -262,8 +264,12 @@ def main() -> None:
         if failure is None:
             raise
         _fail(failure)
-    if result == 130 and not _interrupt_said:  # Typer turns Ctrl-C into a silent exit code 130
-        _say_interrupted("interrupted")
+    if result == 130:
+        # Leaving anyway: one more Ctrl-C during interpreter shutdown (which restores the default
+        # handler) would otherwise end the process by the signal instead of with exit code 130.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if not _interrupt_said:  # Typer turns Ctrl-C into a silent exit code 130
+            _say_interrupted("interrupted")
     sys.exit(result if isinstance(result, int) else 0)
 
 
