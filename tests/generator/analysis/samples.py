@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from generator.analysis.tagrounds import NO_TAGS
 from generator.analysis.histograms import histogram
 from generator.analysis.reportdata import (
     FunnelStep,
@@ -77,4 +78,5 @@ def sample_report_data(*, with_tags: bool = True) -> ReportData:
         ),
         quality_note="Reward is null: no reward scorer configured.",
         similar_pairs=(SimilarPair(f"Write a haiku {HOSTILE}", "Write a poem", 0.69),),
+        tag_note=f"Normalized tags of the vocabulary version 3 {HOSTILE}" if with_tags else NO_TAGS,
     )
