@@ -252,12 +252,15 @@ def analyse(tasks: list[TaskView], nlp: Any, embedder: Embedder, processes: int,
     page = render_report(report_data(tasks, summary, histograms, quality))
     output.write_text(page, encoding="utf-8")
     stages.end("5. render + write the page")
-    print(f"page {len(page) / 1e6:.2f} MB ({len(page) - len(plotly_js()):,} bytes besides plotly.js) -> {output}")
+    besides = len(page) - len(plotly_js())
+    print(f"page {len(page) / 1e6:.2f} MB ({besides:,} bytes besides plotly.js) -> {output}")
     return summary, vectors
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tasks", type=int, default=50_000)
     parser.add_argument("--reference-sample", type=int, default=1000)
     parser.add_argument("--processes", type=int, default=1, help="spaCy n_process")

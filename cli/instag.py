@@ -158,10 +158,12 @@ def select(n: Annotated[int, typer.Option("--n", min=1, help="Tasks to select.")
             chosen = select_random(quality.task_ids_with_instances(session, pool_id), n, seed)
         records = _task_records(session, chosen, sets)
     write_jsonl_atomic(output, records)
-    console.print(f"wrote {len(records)} tasks ({strategy}, vocabulary {vocabulary_id or 'none'}) to {output}")
+    console.print(f"wrote {len(records)} tasks ({strategy}, vocabulary {vocabulary_id or 'none'}) "
+                  f"to {output}")
 
 
-def _normalized_tags(session: Any, pool_id: int, required: bool) -> tuple[int | None, dict[int, frozenset[str]]]:
+def _normalized_tags(session: Any, pool_id: int,
+                     required: bool) -> tuple[int | None, dict[int, frozenset[str]]]:
     """The latest vocabulary's id and each tagged task's normalized tags; (None, {}) when there is no
     vocabulary and ``required`` is false (then records carry no tags)."""
     from generator.db import tags

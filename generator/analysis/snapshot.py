@@ -13,7 +13,7 @@ from generator.analysis.reportdata import (
     RoundUsage,
     SimilarPair,
 )
-from generator.analysis.tagrounds import NO_TAGS, TagSection
+from generator.analysis.tagrounds import NO_TAG_SECTION, TagSection
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,5 +27,5 @@ class PoolSnapshot:
     rounds: tuple[RoundUsage, ...]
     similar_pairs: tuple[SimilarPair, ...]
     indicators: tuple[Indicators, ...]
-    tags: TagSection = TagSection((), NO_TAGS)
+    tags: TagSection = NO_TAG_SECTION
     rouge_threshold: float = 0.7

@@ -30,7 +30,12 @@ class TagSection:
     note: str
 
 
-def _tag_sets(tasks: Sequence[TaskTags], vocabulary: Vocabulary | None) -> list[tuple[TaskTags, frozenset[str]]]:
+NO_TAG_SECTION = TagSection((), NO_TAGS)
+
+
+def _tag_sets(
+    tasks: Sequence[TaskTags], vocabulary: Vocabulary | None
+) -> list[tuple[TaskTags, frozenset[str]]]:
     if vocabulary is None:
         return [(t, frozenset(tag.strip().lower() for tag in t.tags if tag.strip())) for t in tasks]
     return [(t, vocabulary.normalize(t.tags)) for t in tasks]

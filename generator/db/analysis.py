@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from generator.analysis import tagrounds as analysis_tags
 from generator.analysis.poolstats import TaskView
 from generator.analysis.reportdata import (
     FunnelStep,
@@ -21,10 +22,8 @@ from generator.analysis.reportdata import (
     SimilarPair,
 )
 from generator.analysis.snapshot import PoolSnapshot
-from generator.analysis import tagrounds as analysis_tags
 from generator.analysis.tagrounds import TagSection
 from generator.db import tags
-from generator.errors import NotFoundError
 from generator.db.models import (
     Candidate,
     Instance,
@@ -33,10 +32,10 @@ from generator.db.models import (
     Rejection,
     Round,
     Task,
-    TaskTag,
 )
 from generator.db.quality import stored_indicators
 from generator.db.repository import COMPLETE
+from generator.errors import NotFoundError
 from generator.records import Instance as InstanceRecord
 
 EXAMPLES_PER_REASON = 3

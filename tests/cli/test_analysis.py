@@ -1,4 +1,5 @@
-"""`selfinstruct quality`, `select --strategy quality` and `report` on a pool generated through the scripted endpoint."""
+"""`selfinstruct quality`, `select --strategy quality` and `report` on a pool generated through the
+scripted endpoint."""
 
 from __future__ import annotations
 
@@ -105,7 +106,8 @@ def test_select_by_quality_refuses_without_scores_ranks_with_a_scorer_and_keeps_
         ranked = run(["select", "--strategy", "quality", "--n", "5", "--output", str(out)], env, tmp_path)
         assert ranked.returncode == 0, ranked.stderr
     with sqlite3.connect(tmp_path / "pool.db") as conn:
-        best = [i for (i,) in conn.execute("SELECT task_id FROM task_quality ORDER BY rule_score, task_id LIMIT 5")]
+        ranked_sql = "SELECT task_id FROM task_quality ORDER BY rule_score, task_id LIMIT 5"
+        best = [i for (i,) in conn.execute(ranked_sql)]
         stamps = set(conn.execute("SELECT embedder, scorer FROM task_quality"))
     assert [r["id"] for r in _jsonl(out)] == best
     assert stamps == {("fake:256", "length-reward")}

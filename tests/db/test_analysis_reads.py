@@ -27,13 +27,15 @@ def _tagged_pool(session: Session) -> tuple[int, int]:
     session.flush()
     seed = Task(pool_id=pool.id, instruction="a", instruction_hash="a", origin="seed", status="complete")
     made = Task(
-        pool_id=pool.id, round_id=rnd.id, instruction="b", instruction_hash="b", origin="machine", status="complete"
+        pool_id=pool.id, round_id=rnd.id, instruction="b", instruction_hash="b", origin="machine",
+        status="complete",
     )
     session.add_all([seed, made])
     session.flush()
     for task, raw in ((seed, ["Poetry", "writing"]), (made, ["poetry", "math", "logic", "logic "])):
         session.add_all(
-            TaskTag(pool_id=pool.id, task_id=task.id, tagger_model="m", position=i, tag=t) for i, t in enumerate(raw)
+            TaskTag(pool_id=pool.id, task_id=task.id, tagger_model="m", position=i, tag=t)
+            for i, t in enumerate(raw)
         )
     session.flush()
     return pool.id, rnd.id

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from generator.analysis.tagrounds import NO_TAGS
 from generator.analysis.histograms import histogram
 from generator.analysis.reportdata import (
     FunnelStep,
@@ -14,6 +13,7 @@ from generator.analysis.reportdata import (
     TagRound,
 )
 from generator.analysis.structure import PairCount, VerbNounSummary
+from generator.analysis.tagrounds import NO_TAGS
 
 HOSTILE = '<script>window.__pwned = 1</script><img src="http://example.invalid/x.png">'
 
