@@ -284,15 +284,16 @@ def main() -> None:
     summary, vectors = analyse(tasks, nlp, embedder, args.processes, args.output)
     if profile is not None:
         profile.disable()
-    total = time.perf_counter() - began
-    print(f"total analyse + render: {total:.1f} s; peak RSS {peak_mib():.0f} MiB; at end {load()}")
+    total, peak = time.perf_counter() - began, peak_mib()  # the reference below is not part of the goal
+    print(f"total analyse + render: {total:.1f} s; peak RSS {peak:.0f} MiB; at end {load()}")
     print(f"verb-noun: {summary.with_pair} pairs, {summary.without_pair} without, top-20x4 coverage "
           f"{100 * summary.coverage:.1f}%")
     if profile is not None:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
     reference(nlp, [t.instruction for t in tasks], vectors, args.reference_sample)
-    goal = total <= 120 and peak_mib() <= 2048
-    print(f"goal (<= 120 s, <= 2048 MiB): {'met' if goal else 'NOT met'}; {load()}")
+    goal = total <= 120 and peak <= 2048
+    print(f"goal (<= 120 s, <= 2048 MiB): {'met' if goal else 'NOT met'} ({total:.1f} s, {peak:.0f} MiB); "
+          f"{load()}")
 
 
 def reference(nlp: object, instructions: list[str], vectors: np.ndarray, sample: int) -> None:
@@ -313,9 +314,11 @@ def reference(nlp: object, instructions: list[str], vectors: np.ndarray, sample:
         f"our batched parse {batched:.2f} s ({unbatched / batched:.1f}x)"
     )
     sub = normalized(vectors[:sample]).astype(np.float64)
-    distances = np.sqrt(((sub[:, None, :] - sub[None, :, :]) ** 2).sum(-1))
-    np.fill_diagonal(distances, np.inf)
-    brute = np.sort(distances, axis=1)[:, 5]
+    brute = np.empty(len(sub))
+    for row in range(len(sub)):  # one row at a time: a (n, n, dim) difference array would take GiBs
+        distances = np.linalg.norm(sub - sub[row], axis=1)
+        distances[row] = np.inf
+        brute[row] = np.sort(distances)[5]
     blocked = kth_neighbour_distances(vectors[:sample])
     print(f"KNN-6 blocked vs brute force on {len(sub)} rows: max |diff| {np.abs(brute - blocked).max():.2e}")
 
