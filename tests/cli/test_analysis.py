@@ -119,3 +119,16 @@ def test_report_with_benepar_requested_but_not_configured_names_the_setting(tmp_
     refused = run(["report", "--parser", "benepar", "--output", str(tmp_path / "r.html")], env, tmp_path)
     assert refused.returncode == 2 and "SELFINSTRUCT_BENEPAR_MODEL" in refused.stderr
     assert not (tmp_path / "r.html").exists()
+
+
+def test_quality_with_an_unreachable_endpoint_stores_null_perplexity_with_the_reason(tmp_path: Path) -> None:
+    with ScriptedLLMServer(PlainCompletions(seed=7)) as server:
+        env = cli_env(tmp_path, server)
+        assert run(["generate", "--instructions", "2"], env, tmp_path).returncode == 0
+    env.update(SELFINSTRUCT_LLM_BASE_URL="http://127.0.0.1:9/v1", SELFINSTRUCT_INSTAG_EMBEDDER="fake")
+    scored = run(["quality"], env, tmp_path)  # the endpoint is gone: asked once, then skipped
+    assert scored.returncode == 0, scored.stderr
+    with sqlite3.connect(tmp_path / "pool.db") as conn:
+        rows = conn.execute("SELECT perplexity, perplexity_reason, knn6 FROM task_quality").fetchall()
+    assert len(rows) >= 175 and all(ppl is None and knn is not None for ppl, _, knn in rows)
+    assert {reason for _, reason, _ in rows} == {rows[0][1]} and "APIConnectionError" in rows[0][1]
