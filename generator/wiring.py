@@ -6,6 +6,7 @@ import contextlib
 import random
 from collections.abc import Iterator
 from threading import Event
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +18,9 @@ from generator.selfinstruct.seeds import load_seed_tasks
 from generator.settings import Settings
 from generator.steps import StepContext
 
+if TYPE_CHECKING:
+    from generator.instag.embedding import Embedder
+
 
 def sessions_for(settings: Settings) -> sessionmaker[Session]:
     """Open (and migrate if needed) the configured database."""
@@ -25,6 +29,14 @@ def sessions_for(settings: Settings) -> sessionmaker[Session]:
         connect_timeout_s=settings.database_connect_timeout_s,
         busy_timeout_s=settings.sqlite_busy_timeout_s,
     )
+
+
+def embedder_for(settings: Settings) -> Embedder:
+    """The one Embedder (InsTag aggregation and the KNN-6 indicator) named by SELFINSTRUCT_INSTAG_EMBEDDER."""
+    from generator.llm.embedder import build_embedder  # heavy models load only when a command needs them
+
+    return build_embedder(settings.instag_embedder, base_url=settings.instag_embedding_base_url or "",
+                          model=settings.instag_embedding_model or "", api_key=settings.llm_api_key or "none")
 
 
 def params_of(pool: Pool) -> GenerationParams:
