@@ -1,4 +1,5 @@
-"""``selfinstruct quality`` (InstructMining indicators, stored), ``quality select`` and ``report``.
+"""``selfinstruct quality`` (InstructMining indicators, stored) and ``report``; ``select --strategy
+quality`` (cli/instag.py) ranks by what ``quality`` stored, through :func:`quality_choice`.
 
 numpy, spaCy, plotly and the database layer are imported inside the commands, so other commands
 (and ``--help``) do not pay for them.
@@ -8,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import json
-import random
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
@@ -20,41 +19,12 @@ from rich.console import Console
 from generator.analysis.backends import ParserBackend
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from generator.analysis.perplexity import Perplexity
     from generator.analysis.quality import Example, RewardScorer
     from generator.settings import Settings
 
 console = Console(stderr=True)
-quality_app = typer.Typer(help="InstructMining quality indicators.", invoke_without_command=True)
 PoolOpt = Annotated[str, typer.Option("--pool", help="Pool name.")]
-
-
-class _WordLlama:
-    """The offline wordllama embedder (256-d), used when the shared Embedder seam is absent."""
-
-    name = "wordllama-256"
-
-    def __init__(self) -> None:
-        import wordllama
-
-        self._model = wordllama.WordLlama.load(
-            cache_dir=Path(wordllama.__file__).parent, disable_download=True
-        )
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        import numpy as np
-
-        return np.asarray(self._model.embed(list(texts)), dtype=np.float32)
-
-
-def _embedder() -> Any:
-    try:  # the InsTag issue's Embedder seam, once it has landed
-        module = importlib.import_module("generator.llm.embedder")
-        return module.build_embedder("wordllama")
-    except (ImportError, AttributeError):
-        return _WordLlama()
 
 
 def _reward_scorer(settings: Settings) -> RewardScorer | None:
@@ -108,17 +78,13 @@ def perplexities(settings: Settings, examples: Sequence[Example], enabled: bool)
     return out
 
 
-@quality_app.callback()
 def quality(
-    ctx: typer.Context,
     pool: PoolOpt = "default",
     perplexity: Annotated[
         bool, typer.Option("--perplexity/--no-perplexity", help="Ask the endpoint.")
     ] = True,
 ) -> None:
     """Compute and store the InstructMining indicators of every task with instances."""
-    if ctx.invoked_subcommand is not None:
-        return
     import numpy as np
 
     from generator.analysis.neighbours import kth_neighbour_distances
@@ -126,14 +92,14 @@ def quality(
     from generator.db import quality as quality_rows
     from generator.db import repository as repo
     from generator.settings import load_settings
-    from generator.wiring import sessions_for
+    from generator.wiring import embedder_for, sessions_for
 
     settings = load_settings()
     sessions = sessions_for(settings)
     with sessions() as session:
         pool_id = repo.get_pool(session, pool).id
         examples = quality_rows.quality_examples(session, pool_id)
-    embedder = _embedder()
+    embedder = embedder_for(settings)
     texts = [example_text(e) for e in examples]
     knn = kth_neighbour_distances(embedder.embed(texts)) if examples else np.zeros(0)
     scorer = _reward_scorer(settings)
@@ -161,51 +127,24 @@ def quality(
         console.print(f"reward and InstructMining rule null: {NO_REWARD_SCORER} (SELFINSTRUCT_REWARD_SCORER)")
 
 
-@quality_app.command("select")
-def quality_select(
-    n: Annotated[int, typer.Option("--n", help="How many tasks to select.")],
-    pool: PoolOpt = "default",
-    strategy: Annotated[str, typer.Option("--strategy", help="quality | random")] = "quality",
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the random baseline.")] = 0,
-) -> None:
-    """Print the selected task ids as JSON: lowest InstructMining rule score first, or a random sample."""
-    from generator.analysis.selection import select_by_quality, select_randomly
+def quality_choice(session: Any, pool: str, pool_id: int, n: int) -> list[int]:
+    """``select --strategy quality``: the ``n`` lowest InstructMining rule scores (lower predicted loss
+    first). A ConfigError, naming what to do, when nothing is stored or no task has a score."""
+    from generator.analysis.selection import select_by_quality
     from generator.db import quality as quality_rows
-    from generator.db import repository as repo
     from generator.errors import ConfigError
-    from generator.settings import load_settings
-    from generator.wiring import sessions_for
 
-    sessions = sessions_for(load_settings())
-    with sessions() as session:
-        pool_id = repo.get_pool(session, pool).id
-        rows = quality_rows.stored_indicators(session, pool_id)
-    if strategy == "random":
-        selection = select_randomly([r.task_id for r in rows], n, random.Random(seed))
-    elif strategy == "quality":
-        if not rows:
-            raise ConfigError(
-                f"pool {pool} has no stored indicators: run `selfinstruct quality --pool {pool}`"
-            )
-        selection = select_by_quality(rows, n)
-        if selection.eligible == 0:
-            raise ConfigError(
-                "no task has an InstructMining rule score: the rule needs a reward, and no reward scorer was "
-                "configured (set SELFINSTRUCT_REWARD_SCORER and re-run `selfinstruct quality`); "
-                "--strategy random gives the baseline"
-            )
-    else:
-        raise ConfigError(f"--strategy {strategy!r} is not supported (quality, random)")
-    print(
-        json.dumps(
-            {
-                "strategy": selection.strategy,
-                "requested": n,
-                "eligible": selection.eligible,
-                "task_ids": list(selection.task_ids),
-            }
+    rows = quality_rows.stored_indicators(session, pool_id)
+    if not rows:
+        raise ConfigError(f"pool {pool} has no stored indicators: run `selfinstruct quality --pool {pool}`")
+    selection = select_by_quality(rows, n)
+    if selection.eligible == 0:
+        raise ConfigError(
+            "no task has an InstructMining rule score: the rule needs a reward, and no reward scorer was "
+            "configured (set SELFINSTRUCT_REWARD_SCORER and re-run `selfinstruct quality`); "
+            "--strategy random gives the baseline"
         )
-    )
+    return list(selection.task_ids)
 
 
 def report(
@@ -245,6 +184,6 @@ def report(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``quality`` (with ``quality select``) and ``report`` to the main command."""
-    app.add_typer(quality_app, name="quality")
+    """Add ``quality`` and ``report`` to the main command (selection is ``select --strategy quality``)."""
+    app.command("quality")(quality)
     app.command("report")(report)

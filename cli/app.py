@@ -6,6 +6,7 @@ that need them, so ``--help`` and the query commands start fast (tests/cli/test_
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -131,6 +132,10 @@ def main() -> None:
         if failure is None:
             raise
         fail(failure)
-    if result == 130 and not interrupt_said():  # Typer turns Ctrl-C into a silent exit code 130
-        say_interrupted("interrupted")
+    if result == 130:
+        # Leaving anyway: one more Ctrl-C during interpreter shutdown (which restores the default
+        # handler) would otherwise end the process by the signal instead of with exit code 130.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if not interrupt_said():  # Typer turns Ctrl-C into a silent exit code 130
+            say_interrupted("interrupted")
     sys.exit(result if isinstance(result, int) else 0)

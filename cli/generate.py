@@ -76,7 +76,9 @@ def _run_in_process(settings: Settings, sessions: sessionmaker[Session], pool: s
     stop = Event()
 
     def interrupt(*_: object) -> None:
-        stop.set()  # first, so threads in a backoff wait return at once
+        if stop.is_set():  # already stopping (now a matter of a second): a second Ctrl-C must not
+            return         # break the cleanup halfway with another KeyboardInterrupt
+        stop.set()  # first, so threads in a backoff wait or an answer wait return at once
         raise KeyboardInterrupt
 
     with step_context(settings, params, sessions, seed, stop=stop) as ctx:

@@ -132,28 +132,51 @@ def diversity(pool: PoolOpt = "default", as_json: Annotated[bool, typer.Option("
 
 def select(n: Annotated[int, typer.Option("--n", min=1, help="Tasks to select.")],
            output: Annotated[Path, typer.Option("--output", help="JSONL file to write.")],
-           strategy: Annotated[str, typer.Option(help="instag | random")] = "instag",
+           strategy: Annotated[str, typer.Option(help="instag | quality | random")] = "instag",
            pool: PoolOpt = "default",
            seed: Annotated[int, typer.Option(help="Seed for random.")] = 0) -> None:
-    """Write N tasks (with instances and normalized tags) chosen by InsTag's Algorithm 1 or at random."""
+    """Write N tasks (with instances and normalized tags) chosen by InsTag's Algorithm 1, by the
+    InstructMining rule (``selfinstruct quality`` first; lowest predicted loss first) or at random."""
+    from cli.analysis import quality_choice
+    from generator.db import quality
     from generator.db import repository as repo
-    from generator.db import tags
     from generator.files.textio import write_jsonl_atomic
     from generator.instag.selection import select_instag, select_random
     from generator.settings import load_settings
     from generator.wiring import sessions_for
 
-    if strategy not in ("instag", "random"):
-        raise typer.BadParameter(f"--strategy {strategy!r}: expected instag or random")
+    if strategy not in ("instag", "quality", "random"):
+        raise typer.BadParameter(f"--strategy {strategy!r}: expected instag, quality or random")
     with sessions_for(load_settings())() as session:
         pool_id = repo.get_pool(session, pool).id
-        tagged = tags.tagged_tasks(session, pool_id)
-        vocabulary_id, vocabulary = tags.load_vocabulary(session, pool_id, tasks=tagged)
-        sets = {t.task_id: vocabulary.normalize(t.tags) for t in tagged}
-        chosen = select_instag(sets, n) if strategy == "instag" else select_random(list(sets), n, seed)
+        vocabulary_id, sets = _normalized_tags(session, pool_id, required=strategy == "instag")
+        if strategy == "instag":
+            chosen = select_instag(sets, n)
+        elif strategy == "quality":
+            chosen = quality_choice(session, pool, pool_id, n)
+        else:  # the baseline of both: any task with instances
+            chosen = select_random(quality.task_ids_with_instances(session, pool_id), n, seed)
         records = _task_records(session, chosen, sets)
     write_jsonl_atomic(output, records)
-    console.print(f"wrote {len(records)} tasks ({strategy}, vocabulary {vocabulary_id}) to {output}")
+    console.print(f"wrote {len(records)} tasks ({strategy}, vocabulary {vocabulary_id or 'none'}) "
+                  f"to {output}")
+
+
+def _normalized_tags(session: Any, pool_id: int,
+                     required: bool) -> tuple[int | None, dict[int, frozenset[str]]]:
+    """The latest vocabulary's id and each tagged task's normalized tags; (None, {}) when there is no
+    vocabulary and ``required`` is false (then records carry no tags)."""
+    from generator.db import tags
+    from generator.errors import NotFoundError
+
+    tagged = tags.tagged_tasks(session, pool_id)
+    try:
+        vocabulary_id, vocabulary = tags.load_vocabulary(session, pool_id, tasks=tagged)
+    except NotFoundError:
+        if required:
+            raise
+        return None, {}
+    return vocabulary_id, {t.task_id: vocabulary.normalize(t.tags) for t in tagged}
 
 
 def _task_records(session: Any, chosen: list[int], sets: dict[int, frozenset[str]]) -> list[dict[str, Any]]:
@@ -167,15 +190,15 @@ def _task_records(session: Any, chosen: list[int], sets: dict[int, frozenset[str
                                .order_by(Instance.task_id, Instance.position)):
         instances.setdefault(row.task_id, []).append({"input": row.input, "output": row.output})
     return [{"id": i, "instruction": tasks[i].instruction, "origin": tasks[i].origin,
-             "round": tasks[i].round_id, "instances": instances.get(i, []), "tags": sorted(sets[i])}
+             "round": tasks[i].round_id, "instances": instances.get(i, []),
+             "tags": sorted(sets.get(i, frozenset()))}
             for i in chosen]
 
 
 def _embedder(settings: Settings) -> Any:
-    from generator.llm.embedder import build_embedder
+    from generator.wiring import embedder_for
 
-    return build_embedder(settings.instag_embedder, base_url=settings.instag_embedding_base_url or "",
-                          model=settings.instag_embedding_model or "", api_key=settings.llm_api_key or "none")
+    return embedder_for(settings)
 
 
 def _figures(m: TagMetrics) -> dict[str, Any]:

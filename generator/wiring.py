@@ -18,6 +18,7 @@ from generator.selfinstruct.params import GenerationParams
 from generator.settings import Settings
 
 if TYPE_CHECKING:  # the steps (and what they import) are loaded by step_context: query commands skip them
+    from generator.instag.embedding import Embedder
     from generator.llm.client import LLMClient
     from generator.steps import StepContext
 
@@ -34,6 +35,14 @@ def sessions_for(settings: Settings) -> sessionmaker[Session]:
 def index_config(settings: Settings) -> IndexConfig:
     """How every novelty index of this process searches: the C kernel unless SELFINSTRUCT_NATIVE=0."""
     return IndexConfig(native=settings.native)
+
+
+def embedder_for(settings: Settings) -> Embedder:
+    """The one Embedder (InsTag aggregation and the KNN-6 indicator) named by SELFINSTRUCT_INSTAG_EMBEDDER."""
+    from generator.llm.embedder import build_embedder  # heavy models load only when a command needs them
+
+    return build_embedder(settings.instag_embedder, base_url=settings.instag_embedding_base_url or "",
+                          model=settings.instag_embedding_model or "", api_key=settings.llm_api_key or "none")
 
 
 def params_of(pool: Pool) -> GenerationParams:

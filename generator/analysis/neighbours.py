@@ -41,16 +41,21 @@ def kth_neighbour_distances(
     if n <= k:
         return result
     squared_norms = np.einsum("ij,ij->i", unit, unit)
+    # |a - b|² = |a|² + |b|² - 2a·b, and |a|² is the same along a row: ranking a row's neighbours needs
+    # only s = a·b - |b|²/2 (largest first), so each block is one matmul, plus one subtraction when some
+    # rows are all-zero (norm 0, not 1). Then d² = |a|² - 2s of the k-th largest s.
+    offsets = squared_norms / 2.0
+    uniform = bool(np.all(offsets == offsets[0]))
+    shift = float(offsets[0]) if uniform else 0.0  # subtracted once per row instead of per entry
     for start in range(0, n, block_rows):
         stop = min(start + block_rows, n)
-        # |a - b|² = |a|² + |b|² - 2a·b, built in place in the block's one (rows, n) buffer.
-        squared = unit[start:stop] @ unit.T
-        squared *= -2.0
-        squared += squared_norms[None, :]
-        squared += squared_norms[start:stop, None]
+        score = unit[start:stop] @ unit.T
+        if not uniform:
+            score -= offsets[None, :]
         rows = np.arange(stop - start)
-        squared[rows, rows + start] = np.inf
-        squared.partition(k - 1, axis=1)
+        score[rows, rows + start] = -np.inf
+        score.partition(n - k, axis=1)  # in place: column n - k holds the k-th largest score
+        kth = score[:, n - k].astype(np.float64) - shift
         # clipped at 0 against rounding
-        result[start:stop] = np.sqrt(np.maximum(squared[:, k - 1], 0.0).astype(np.float64))
+        result[start:stop] = np.sqrt(np.maximum(squared_norms[start:stop] - 2.0 * kth, 0.0))
     return result

@@ -103,3 +103,4 @@ class ReportData:
     quality_note: str
     similar_pairs: tuple[SimilarPair, ...]
     rouge_threshold: float = 0.7
+    tag_note: str = "This pool has no InsTag tags yet."  # which tags the tag section counts

@@ -12,8 +12,8 @@ from generator.analysis.reportdata import (
     RejectionCount,
     RoundUsage,
     SimilarPair,
-    TagRound,
 )
+from generator.analysis.tagrounds import NO_TAG_SECTION, TagSection
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,5 +27,5 @@ class PoolSnapshot:
     rounds: tuple[RoundUsage, ...]
     similar_pairs: tuple[SimilarPair, ...]
     indicators: tuple[Indicators, ...]
-    tag_rounds: tuple[TagRound, ...] = ()
+    tags: TagSection = NO_TAG_SECTION
     rouge_threshold: float = 0.7

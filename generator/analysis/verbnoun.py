@@ -8,6 +8,7 @@ have no verb–noun pair; the paper counts them ("questions, complex clauses") r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -96,27 +97,34 @@ class SpacyVerbNounParser:
         self._processes = processes  # spaCy's n_process: worker processes for large pools
 
     def parse(self, instructions: Iterable[str]) -> list[VerbNoun]:
-        """One VerbNoun per instruction, in order."""
-        pairs: list[VerbNoun] = []
-        for doc in self._nlp.pipe(
-            (first_clause_window(t) for t in instructions), batch_size=self._batch_size
-        ):
+        """One VerbNoun per instruction, in order; identical first sentences are parsed once."""
+        windows = [first_clause_window(t) for t in instructions]
+        unique = list(dict.fromkeys(windows))
+        docs = self._nlp.pipe(unique, batch_size=self._batch_size, n_process=self._processes)
+        found: dict[str, VerbNoun] = {}
+        for window, doc in zip(unique, docs, strict=True):
             root = first_sentence_root(doc)
-            pairs.append(verb_noun_of(root) if root is not None else NO_PAIR)
-        return pairs
+            found[window] = verb_noun_of(root) if root is not None else NO_PAIR
+        return [found[w] for w in windows]
 
 
 _WINDOW_CHARS = 400
 
 
-def first_clause_window(text: str) -> str:
-    """The start of ``text`` that surely holds its first sentence: parsing more only costs time.
+# A sentence end: . ! or ? then space and a capital, digit or opening quote/bracket ("e.g. the" stays).
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 
-    The cut is at a line break or after ``_WINDOW_CHARS`` characters (Self-Instruct instructions
-    average 10–20 words); the parser still decides where the first sentence ends.
+
+def first_clause_window(text: str) -> str:
+    """The start of ``text`` that holds its first sentence: parsing more only costs time.
+
+    The cut is at a line break, at the first evident sentence end, or after ``_WINDOW_CHARS``
+    characters (Self-Instruct instructions average 10–20 words); the parser still decides where the
+    first sentence ends within the window.
     """
-    head = text.strip().split("\n", 1)[0]
-    return head[:_WINDOW_CHARS]
+    head = text.strip().split("\n", 1)[0][:_WINDOW_CHARS]
+    end = _SENTENCE_END.search(head)
+    return head[: end.start()] if end is not None else head
 
 
 def parse_all(parser: VerbNounParserLike, instructions: Sequence[str]) -> list[VerbNoun]:

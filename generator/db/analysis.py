@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from generator.analysis import tagrounds as analysis_tags
 from generator.analysis.poolstats import TaskView
 from generator.analysis.reportdata import (
     FunnelStep,
@@ -19,9 +20,10 @@ from generator.analysis.reportdata import (
     RejectionCount,
     RoundUsage,
     SimilarPair,
-    TagRound,
 )
 from generator.analysis.snapshot import PoolSnapshot
+from generator.analysis.tagrounds import TagSection
+from generator.db import tags
 from generator.db.models import (
     Candidate,
     Instance,
@@ -30,10 +32,10 @@ from generator.db.models import (
     Rejection,
     Round,
     Task,
-    TaskTag,
 )
 from generator.db.quality import stored_indicators
 from generator.db.statuses import Origin, TaskStatus
+from generator.errors import NotFoundError
 from generator.records import Instance as InstanceRecord
 
 EXAMPLES_PER_REASON = 3
@@ -212,32 +214,18 @@ def pool_snapshot(session: Session, pool: Pool) -> PoolSnapshot:
         rounds=round_usage(session, pool.id),
         similar_pairs=similar_pairs(session, pool.id),
         indicators=stored_indicators(session, pool.id),
-        tag_rounds=tag_rounds(session, pool.id),
+        tags=tag_section(session, pool.id),
         rouge_threshold=float(pool.params.get("rouge_threshold", 0.7)),
     )
 
 
-def tag_rounds(session: Session, pool_id: int) -> tuple[TagRound, ...]:
-    """InsTag diversity (distinct raw tags, lower-cased) and complexity (mean tags per tagged task) of
-    the pool as it stood after its seeds and after each round, cumulatively; empty when nothing is tagged."""
-    rows = session.execute(
-        select(Task.round_id, TaskTag.task_id, TaskTag.tag)
-        .join(Task, Task.id == TaskTag.task_id)
-        .where(TaskTag.pool_id == pool_id)
-    ).all()
-    if not rows:
-        return ()
-    by_round: dict[int | None, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for round_id, task_id, tag in rows:
-        by_round[round_id][task_id].add(tag.strip().lower())
-    order = ([None] if None in by_round else []) + sorted(r for r in by_round if r is not None)
-    tasks: dict[int, set[str]] = {}
-    out = []
-    for round_id in order:
-        tasks.update(by_round[round_id])
-        distinct = set().union(*tasks.values())
-        mean = sum(len(t) for t in tasks.values()) / len(tasks)
-        out.append(
-            TagRound("seeds" if round_id is None else f"round {round_id}", len(tasks), len(distinct), mean)
-        )
-    return tuple(out)
+def tag_section(session: Session, pool_id: int) -> TagSection:
+    """The report's tag section, counted through the pool's latest tag vocabulary (raw tags without one)."""
+    tagged = tags.tagged_tasks(session, pool_id)
+    if not tagged:
+        return analysis_tags.tag_section((), None)
+    try:
+        vocabulary_id, vocabulary = tags.load_vocabulary(session, pool_id, tasks=tagged)
+    except NotFoundError:
+        return analysis_tags.tag_section(tagged, None)
+    return analysis_tags.tag_section(tagged, vocabulary, vocabulary_id)

@@ -31,6 +31,17 @@ def quality_examples(session: Session, pool_id: int) -> list[Example]:
     return [Example(i, text, input_text, output) for i, text, input_text, output in rows]
 
 
+def task_ids_with_instances(session: Session, pool_id: int) -> list[int]:
+    """The ids of the pool's tasks that have at least one instance (what any selection draws from)."""
+    return list(
+        session.scalars(
+            select(Task.id)
+            .where(Task.pool_id == pool_id, select(Instance.id).where(Instance.task_id == Task.id).exists())
+            .order_by(Task.id)
+        )
+    )
+
+
 def store_indicators(
     session: Session, pool_id: int, rows: Sequence[Indicators], *, embedder: str, scorer: str | None
 ) -> int:

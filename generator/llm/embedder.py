@@ -27,7 +27,9 @@ __all__ = ["Embedder", "FakeEmbedder", "OpenAIEmbedder", "SentenceTransformerEmb
 class WordLlamaEmbedder:
     """wordllama's 256-d static embeddings; the weights ship in the wheel (loaded offline, no torch)."""
 
-    def __init__(self, batch_size: int = 4096) -> None:
+    # wordllama's own default: measured on 5K instruction+output texts, batch 64 took 1.3 s and 144 MiB,
+    # batch 4096 took 8.6 s and 1.3 GiB (the padded (batch, tokens, 256) array leaves the cache).
+    def __init__(self, batch_size: int = 64) -> None:
         try:
             import wordllama
             from wordllama import WordLlama

@@ -24,6 +24,7 @@ import httpx2
 import openai
 
 from generator.llm.client import TRANSIENT_4XX, Throttle
+from generator.llm.interruptible import Abandoned, call_unless_stopped
 from generator.records import Choice, LLMCall, Stage
 from generator.redaction import redact
 from generator.selfinstruct.params import Decoding
@@ -67,7 +68,10 @@ class OpenAIClient:
         self.max_prompts_per_request = max(1, prompts_per_request) if api == "completions" else 1
         self.max_retries = max_retries
         self._throttle = throttle
-        # A set ``stop`` (Ctrl-C, SIGTERM) cuts a backoff wait short and sends nothing more.
+        # A set ``stop`` (Ctrl-C, SIGTERM) cuts a backoff wait short, sends nothing more and stops
+        # waiting for an answer in flight (generator/llm/interruptible.py); without one (fleet
+        # workers, whose tasks are redelivered anyway) requests run on the caller's thread.
+        self._interruptible = stop is not None
         self._stop = stop or threading.Event()
         self._sleep = sleep if sleep is not None else self._stop.wait  # an empty recorder is falsy
         self._rng = rng or random.Random()
@@ -93,7 +97,10 @@ class OpenAIClient:
                 self._throttle.acquire(1, tokens)
             started = time.perf_counter()
             try:
-                choices, usage = self._request(batch, decoding)
+                choices, usage = self._send(batch, decoding)
+            except Abandoned:
+                return replace(call, error="interrupted before the answer came", attempts=attempts,
+                               latency_s=time.perf_counter() - started, transient=True)
             except (openai.APIError, ValueError) as exc:  # JSON garbage surfaces as a ValueError
                 latency = time.perf_counter() - started
                 transient, error, retry_after = _classify(exc)
@@ -116,6 +123,11 @@ class OpenAIClient:
             return min(max(retry_after, 0.0), RETRY_AFTER_CAP_S)
         # Full jitter (AWS architecture blog): spreads a fleet's retries instead of synchronising them.
         return self._rng.uniform(0.0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1)))
+
+    def _send(self, batch: tuple[str, ...], d: Decoding) -> tuple[tuple[Choice, ...], Usage]:
+        if not self._interruptible:
+            return self._request(batch, d)
+        return call_unless_stopped(lambda: self._request(batch, d), self._stop)
 
     def _request(self, batch: tuple[str, ...], d: Decoding) -> tuple[tuple[Choice, ...], Usage]:
         # The body is posted as-is and the answer read as plain JSON: the openai client's request

@@ -8,9 +8,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -91,6 +93,41 @@ def test_a_resumed_round_says_it_keeps_its_target(tmp_path: Path, slow_endpoint:
     again = run(["generate", "-n", "2"], env, tmp_path)
     assert again.returncode == 0, again.stderr
     assert "-n 2 ignored: round 1 keeps its target of 4" in again.stderr
+
+
+class WatchedServer(ScriptedLLMServer):
+    """The scripted endpoint, telling when the first completion request has arrived (before its latency)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.arrived = threading.Event()
+
+    def respond(self, method: str, path: str, body: Any, auth: str | None) -> Any:
+        if method == "POST":
+            self.arrived.set()
+        return super().respond(method, path, body, auth)
+
+
+def test_ctrl_c_does_not_wait_for_an_answer_in_flight(tmp_path: Path) -> None:
+    # The endpoint answers only after 120 s: before the fix a Ctrl-C waited for that answer
+    # (the request thread was joined at exit); now the command leaves within seconds.
+    with WatchedServer(SelfInstructResponder(seed=5), latency_s=120) as server:
+        env = cli_env(tmp_path, server)
+        first = start(["generate", "-n", "3"], env, tmp_path)
+        assert server.arrived.wait(120), "no request reached the endpoint"
+        time.sleep(0.5)
+        assert first.poll() is None
+        try:
+            for _ in range(3):  # an impatient user presses it three times
+                first.send_signal(signal.SIGINT)
+                time.sleep(0.3)
+            _, err = first.communicate(timeout=60)
+        finally:
+            first.kill()
+    assert first.returncode == 130 and "Traceback" not in err and "Exception ignored" not in err, err
+    assert "interrupted" in err
+    stats = run(["pool", "stats"], env, tmp_path)  # the database is left usable
+    assert stats.returncode == 0, stats.stderr
 
 
 def test_an_absurd_instruction_count_is_refused(tmp_path: Path) -> None:

@@ -38,6 +38,9 @@ def test_a_generated_pool_is_tagged_normalized_scored_and_selected(tmp_path: Pat
 
     top = json.loads(run(["tags", "list", "--top", "5", "--json"], env, tmp_path).stdout)
     assert top["vocabulary"] == 1 and len(top["tags"]) == 5
+    page = tmp_path / "report.html"  # the report's tag section counts this vocabulary, and names it
+    assert run(["report", "--output", str(page)], env, tmp_path).returncode == 0
+    assert "Normalized tags of the vocabulary version 1" in page.read_text(encoding="utf-8")
     assert top["tags"][0]["tasks"] >= top["tags"][-1]["tasks"]
 
     scored = json.loads(run(["diversity", "--json"], env, tmp_path).stdout)

@@ -13,6 +13,7 @@ from generator.analysis.reportdata import (
     TagRound,
 )
 from generator.analysis.structure import PairCount, VerbNounSummary
+from generator.analysis.tagrounds import NO_TAGS
 
 HOSTILE = '<script>window.__pwned = 1</script><img src="http://example.invalid/x.png">'
 
@@ -77,4 +78,5 @@ def sample_report_data(*, with_tags: bool = True) -> ReportData:
         ),
         quality_note="Reward is null: no reward scorer configured.",
         similar_pairs=(SimilarPair(f"Write a haiku {HOSTILE}", "Write a poem", 0.69),),
+        tag_note=f"Normalized tags of the vocabulary version 3 {HOSTILE}" if with_tags else NO_TAGS,
     )

@@ -24,6 +24,16 @@ def test_blocked_knn6_equals_brute_force_whatever_the_block_size(block_rows: int
     np.testing.assert_allclose(got, brute_force(embeddings, 6), atol=1e-5)
 
 
+def test_all_zero_rows_sit_at_distance_one_from_every_unit_row() -> None:
+    # A zero row (an empty text) keeps norm 0, so rows are not all unit: the ranking must use |b|².
+    rng = np.random.default_rng(4)
+    embeddings = rng.normal(size=(40, 8)).astype(np.float32)
+    embeddings[[3, 17, 30]] = 0.0
+    got = kth_neighbour_distances(embeddings, 6, block_rows=16)
+    np.testing.assert_allclose(got, brute_force(embeddings, 6), atol=1e-5)
+    np.testing.assert_allclose(got[[3, 17, 30]], 1.0, atol=1e-6)  # two zero neighbours, then unit rows
+
+
 def test_knn_on_points_of_a_circle_has_a_known_answer() -> None:
     angles = np.arange(12) * (2 * np.pi / 12)
     circle = np.stack([np.cos(angles), np.sin(angles)], axis=1)

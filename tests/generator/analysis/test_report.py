@@ -48,3 +48,8 @@ def test_unknown_cost_shows_a_dash_and_known_cost_its_value() -> None:
 def test_nulls_are_listed_with_their_reason() -> None:
     page = render_report(sample_report_data())
     assert "no reward scorer configured" in page
+
+
+def test_the_tag_section_shows_which_vocabulary_its_counts_come_from() -> None:
+    page = render_report(sample_report_data())
+    assert "Normalized tags of the vocabulary version 3 &lt;script&gt;" in page

@@ -62,3 +62,37 @@ def test_empty_instructions_have_no_pair(parser: SpacyVerbNounParser) -> None:
 
 def test_only_the_first_line_is_parsed() -> None:
     assert first_clause_window("Sort these numbers.\nInput: 3, 1, 2") == "Sort these numbers."
+
+
+@pytest.mark.parametrize(
+    ("text", "window"),
+    [
+        ("Tell me a joke. Then explain it.", "Tell me a joke."),
+        ("Is it true? Answer yes or no.", "Is it true?"),
+        ("List fruits, e.g. apples and pears. Sort them.", "List fruits, e.g. apples and pears."),
+        ("Write 3 lines.  2 of them rhyme.", "Write 3 lines."),
+        ("Summarize the text", "Summarize the text"),
+    ],
+)
+def test_the_window_ends_at_the_first_evident_sentence_end(text: str, window: str) -> None:
+    assert first_clause_window(text) == window
+
+
+def test_identical_first_sentences_are_parsed_once_and_every_instruction_gets_its_pair(
+    parser: SpacyVerbNounParser,
+) -> None:
+    from generator.analysis.verbnoun import load_spacy
+
+    nlp = load_spacy()
+    seen: list[str] = []
+
+    class Counting:
+        def pipe(self, texts, **kwargs):  # type: ignore[no-untyped-def]
+            texts = list(texts)
+            seen.extend(texts)
+            return nlp.pipe(texts, **kwargs)
+
+    texts = ["Write a poem about the sea.", "Write a poem about the sea. Then rhyme.", "Explain it."] * 4
+    pairs = SpacyVerbNounParser(Counting(), batch_size=2).parse(texts)
+    assert pairs == [VerbNoun("write", "poem"), VerbNoun("write", "poem"), VerbNoun("explain", None)] * 4
+    assert sorted(seen) == ["Explain it.", "Write a poem about the sea."]
