@@ -13,8 +13,7 @@ MAX_FUNCTION_LINES = 50
 # over; the check fails when one of these is fixed too, so the list only shrinks.
 KNOWN_OVERSIZED = frozenset({
     "generator/db/models.py", "generator/testing/llm_double.py",
-    "cli/app.py", "cli/fleet.py", "cli/fleet.py _register_rounds()",
-    "cli/fleet.py _register_processes()",
+    "cli/app.py",
 })
 
 

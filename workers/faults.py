@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from generator.db.models import LLMRequest, Task
+from generator.db.statuses import TaskStatus
 from generator.selfinstruct import classification, instances
 from generator.testing.responders import SelfInstructResponder
 from workers.harness import Fleet
@@ -111,7 +112,7 @@ def _recovered(f: Fleet, round_id: int, stage: str, holder: Holder, since: datet
                 LLMRequest.created_at > since, LLMRequest.error.is_(None)))
             return bool(done)
         statuses = session.scalars(select(Task.status).where(Task.id.in_(holder.items))).all()
-        return all(s in ("complete", "no_instances") for s in statuses)
+        return all(s in (TaskStatus.COMPLETE, TaskStatus.NO_INSTANCES) for s in statuses)
 
 
 def interrupt(f: Fleet, responder: StageGatedResponder, round_id: int, stage: str,

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -88,6 +89,8 @@ class Round(Base):
     error: Mapped[str | None] = mapped_column(CleanText, nullable=True)
     # The round's SteeringParams (generator.steering); NULL is the plain loop (strategy "none").
     steering: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # A fleet round with tagging on: each complete task is tagged (InsTag) before the round is done.
+    tag: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
     pool: Mapped[Pool] = relationship()

@@ -22,6 +22,8 @@ from generator.selfinstruct.params import Decoding
 # Deterministic, short: a tag list is a few dozen tokens.
 TAG_DECODING = Decoding(temperature=0.0, top_p=1.0, max_tokens=256)
 TAG_RETRIES = 1
+# Answers asked for again (once): the model may well answer in shape the next time.
+RETRIED_FAILURES = (TagFailureReason.NOT_JSON, TagFailureReason.NO_TAGS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,15 +79,20 @@ class LLMTagger:
             return prompts.render_chat_prompt(query)
         return prompts.render_completion_prompt(query)
 
+    def request_decoding(self) -> Decoding:
+        """The decoding sent: ``decoding``, with the few-shot stop sequence for the completions API."""
+        decoding = self.decoding
+        if self.client.api != "chat" and not decoding.stop:
+            decoding = Decoding(decoding.temperature, decoding.top_p, decoding.max_tokens,
+                                stop=prompts.COMPLETION_STOP)
+        return decoding
+
     def tag(self, queries: Sequence[str]) -> TaggingRun:
         states = [_Pending(i) for i in range(len(queries))]
         calls: list[tuple[LLMCall, tuple[int, ...]]] = []
         asking = states
         size = max(1, min(self.batch_size, self.client.max_prompts_per_request))
-        decoding = self.decoding
-        if self.client.api != "chat" and not decoding.stop:
-            decoding = Decoding(decoding.temperature, decoding.top_p, decoding.max_tokens,
-                                stop=prompts.COMPLETION_STOP)
+        decoding = self.request_decoding()
         for _ in range(1 + TAG_RETRIES):
             for start in range(0, len(asking), size):
                 batch = asking[start:start + size]
@@ -94,7 +101,7 @@ class LLMTagger:
                 calls.append((call, tuple(s.index for s in batch)))
                 _settle(batch, call, len(calls) - 1)
             asking = [s for s in asking if s.result is not None and isinstance(s.result.outcome, TagFailure)
-                      and s.result.outcome.reason in (TagFailureReason.NOT_JSON, TagFailureReason.NO_TAGS)]
+                      and s.result.outcome.reason in RETRIED_FAILURES]
             if not asking:
                 break
         results = tuple(s.result for s in states if s.result is not None)
