@@ -20,6 +20,7 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from generator.db import fleet as fleet_db
 from generator.db.engine import open_database
 from generator.db.models import Pool, Round
 from generator.db.rows import table
@@ -50,6 +51,7 @@ class WorkerContext:
     leases: LeaseStore
     _client: LLMClient | None = None
     _round_pools: dict[int, int] = field(default_factory=dict)
+    _round_tags: dict[int, bool] = field(default_factory=dict)
     _params: dict[int, GenerationParams] = field(default_factory=dict)
     _indexes: dict[int, PoolIndex] = field(default_factory=dict)
     _status: dict[int, tuple[str, float]] = field(default_factory=dict)
@@ -91,6 +93,14 @@ class WorkerContext:
                         raise NotFoundError(f"no round with id {round_id}")
                     self._round_pools[round_id] = rnd.pool_id
             return self._round_pools[round_id]
+
+    def round_tags(self, round_id: int) -> bool:
+        """Whether the round has tagging on (cached: a round's flag never changes)."""
+        with self.lock:
+            if round_id not in self._round_tags:
+                with self.sessions() as session:
+                    self._round_tags[round_id] = fleet_db.round_tags(session, round_id)
+            return self._round_tags[round_id]
 
     def round_status(self, round_id: int, max_age_s: float = STATUS_MAX_AGE_S) -> str:
         """The round's status, re-read when older than ``max_age_s`` (saves a query per task)."""

@@ -186,8 +186,7 @@ def tick(wc: WorkerContext, round_id: int) -> str:
         if state is None:
             return "missing"
         open_tasks = fleet_db.open_tasks(session, round_id)
-        tagging = fleet_db.round_tags(session, round_id)
-        untagged = tags_db.round_untagged_ids(session, round_id) if tagging else []
+        untagged = tags_db.round_untagged_ids(session, round_id) if wc.round_tags(round_id) else []
     if settle(wc, round_id, state):
         with wc.sessions() as session:
             return str(repo.get_round(session, round_id).status)

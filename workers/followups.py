@@ -79,9 +79,7 @@ def after_instances(wc: WorkerContext, round_id: int, ids: list[int], kept: dict
         return
     with control.best_effort("instances follow-up"):
         complete = [i for i in ids if kept.get(i, 0)]
-        with wc.sessions() as session:
-            tagging = fleet_db.round_tags(session, round_id)
-        if tagging and complete:
+        if complete and wc.round_tags(round_id):
             control.request_batches(wc, "tag", round_id, complete)
         if len(complete) < len(ids):
             control.advance(wc, round_id, replace=True, readmit=True, full=True)

@@ -7,6 +7,9 @@ done only when every complete task has a tagging (tags, or a failure stored with
 from __future__ import annotations
 
 import hashlib
+import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -69,7 +72,7 @@ def assert_tagged_exactly_once(session: Session, round_id: int) -> tuple[int, in
     assert sorted(t.task_id for t in taggings) == sorted(complete)
     per_task = dict(session.execute(
         select(TaskTag.task_id, func.count(func.distinct(TaskTag.request_id))).group_by(TaskTag.task_id)
-    ).tuples().all())
+    ).all())
     positions = session.execute(
         select(TaskTag.task_id, TaskTag.position, func.count()).group_by(TaskTag.task_id, TaskTag.position)
         .having(func.count() > 1)
@@ -174,3 +177,22 @@ def _versions(f: Fleet) -> list[int]:
     """The tagged-task count of each stored vocabulary version, oldest first."""
     with f.wc.sessions() as session:
         return list(session.scalars(select(TagVocabulary.tasks).order_by(TagVocabulary.id)))
+
+
+def test_round_start_with_tag_stores_the_flag_and_round_status_lists_tagging_as_a_stage(
+    tmp_path: Path,
+) -> None:
+    selfinstruct = str(Path(sys.executable).parent / "selfinstruct")
+    with ScriptedLLMServer(TagResponder(seed=27)) as server, fleet(tmp_path, server.base_url) as f:
+        commands = (["round", "start", "-n", "3", "--json"],
+                    ["round", "start", "-n", "3", "--tag", "--json", "--pool", "b"])
+        runs = [subprocess.run([selfinstruct, *args], env=f.env, cwd=f.logdir, capture_output=True, text=True,
+                               timeout=120) for args in commands]
+        assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
+        plain, tagging = (int(json.loads(r.stdout)["id"]) for r in runs)
+        status = subprocess.run([selfinstruct, "round", "status", str(tagging), "--json"], env=f.env,
+                                capture_output=True, text=True, timeout=120)
+        with f.wc.sessions() as session:
+            flags = {r.id: r.tag for r in session.scalars(select(Round))}
+    assert flags == {plain: False, tagging: True}
+    assert status.returncode == 0 and json.loads(status.stdout)["pending"]["tag"] == 0, status.stderr
