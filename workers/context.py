@@ -17,13 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from generator.db import fleet as fleet_db
 from generator.db.engine import open_database
 from generator.db.models import Pool, Round
-from generator.db.rows import table
 from generator.errors import ConfigError, NotFoundError
 from generator.llm.client import LLMClient
 from generator.llm.ratelimit import throttled_client
@@ -109,11 +107,9 @@ class WorkerContext:
             cached = self._status.get(round_id)
             if cached is not None and now - cached[1] < max_age_s:
                 return cached[0]
-        rounds = table(Round)
-        with self.sessions() as session:  # a Core read: this runs for every few messages
-            query = select(rounds.c.status).where(rounds.c.id == round_id)
-            found = session.connection().execute(query).scalar()
-            status = found if found is not None else "missing"
+        with self.sessions() as session:
+            found = fleet_db.round_status(session, round_id)
+        status = found if found is not None else "missing"
         with self.lock:
             self._status[round_id] = (status, now)
         return status

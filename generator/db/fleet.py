@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from generator.db.models import Round, Task
+from generator.db.rows import table
 from generator.db.statuses import LIVE_STATUSES, OPEN_STATUSES, RoundMode, RoundStatus, TaskStatus
 from generator.db.tags import count_round_untagged
 
@@ -31,6 +32,13 @@ def running_fleet_rounds(session: Session) -> list[int]:
         select(Round.id).where(Round.status == RoundStatus.RUNNING, Round.mode == RoundMode.FLEET)
         .order_by(Round.id)
     ))
+
+
+def round_status(session: Session, round_id: int) -> str | None:
+    """The round's status, None for a missing round (a Core read: workers run it every few messages)."""
+    rounds = table(Round)
+    found = session.connection().execute(select(rounds.c.status).where(rounds.c.id == round_id)).scalar()
+    return None if found is None else str(found)
 
 
 def round_tags(session: Session, round_id: int) -> bool:
