@@ -8,7 +8,8 @@ delivery wins). :func:`run_batch_step` does the rest, the same way for every ste
 
 1. ``step.open`` the tasks among the ids (one round's);
 2. send their prompts ``batch_size`` per request; ask again, together, the tasks whose reply was
-   not usable, ``step.retries`` times at most;
+   not usable, ``step.retries`` times at most (:func:`generator.llm.batching.ask_all`, the loop the
+   InsTag tagger runs too);
 3. in one transaction: store every request, then ``step.write`` the outcomes (each knows the
    request of its task's last reply);
 4. leave the tasks of a request that failed transiently waiting, and raise LLMTransientError
@@ -30,13 +31,13 @@ from sqlalchemy.orm import Session
 
 from generator.db import models, rows
 from generator.db.tasks import settle_tasks
+from generator.llm.batching import Asked, Asking, Reply, ask_all
 from generator.records import Instance, LLMCall, Rejection, Stage
 from generator.selfinstruct.params import Decoding, GenerationParams
 from generator.steps.context import (
     StepContext,
     TaskRow,
     batch_size,
-    chunked,
     failed_transiently,
     open_tasks,
     raise_if_transient,
@@ -59,17 +60,6 @@ class StepTask(Protocol):
 
 TaskT = TypeVar("TaskT", bound=StepTask)
 OutcomeT = TypeVar("OutcomeT")
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """One reply to a task's prompt: its text and finish reason, what ``read`` made of it, or the
-    request's error (then ``text`` is empty)."""
-
-    text: str
-    finish_reason: str | None = None
-    answer: object | None = None
-    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,59 +156,22 @@ def drive(ctx: StepContext, step: BatchStep[TaskT, OutcomeT], task_ids: Sequence
     tasks = step.open(ctx, task_ids)
     if not tasks:
         return StepRun({}, 0, ())
-    asked = [_Asked(t) for t in tasks]
-    calls = _ask_all(ctx, step, asked)
+    asked = [Asked(t) for t in tasks]
+    asking = Asking(step.prompt, step.read, step.decoding(ctx.params), step.stage, batch_size(ctx),
+                    step.retries(ctx.params))
+    calls = ask_all(ctx.client, asking, asked)
     done = [a for a in asked if not a.transient]
-    outcomes = {a.task.id: step.outcome(a.task, a.replies, ctx.params) for a in done}
+    outcomes = {a.item.id: step.outcome(a.item, a.replies, ctx.params) for a in done}
     pool_id, round_id = tasks[0].pool_id, tasks[0].round_id
     with ctx.sessions.begin() as session:
-        request_ids = [rows.insert_request(session, request_row(ctx, pool_id, round_id, call, ids))
-                       for call, ids in calls]
-        settled = [Settled(a.task, outcomes[a.task.id], len(a.replies), request_ids[a.request]) for a in done]
+        request_ids = [rows.insert_request(session, request_row(ctx, pool_id, round_id, call,
+                                                                [tasks[i].id for i in positions]))
+                       for call, positions in calls]
+        settled = [Settled(a.item, outcomes[a.item.id], len(a.replies), request_ids[a.request]) for a in done]
         won = step.write(session, settled)
     return StepRun({i: o for i, o in outcomes.items() if i in won}, len(asked) - len(done),
                    tuple(c for c, _ in calls if failed_transiently(c)))
 
 
-@dataclass
-class _Asked(Generic[TaskT]):
-    task: TaskT
-    replies: list[Reply] = field(default_factory=list)
-    request: int = -1           # index of the call that gave the last reply
-    transient: bool = False     # the last request failed transiently: the task stays waiting
-
-    @property
-    def usable(self) -> bool:
-        last = self.replies[-1] if self.replies else None
-        return last is not None and (last.answer is not None or last.error is not None)
-
-
-Sent = list[tuple[LLMCall, list[int]]]  # each request and the tasks of its prompts, in order
-
-
-def _ask_all(ctx: StepContext, step: BatchStep[TaskT, OutcomeT], asked: list[_Asked[TaskT]]) -> Sent:
-    """Send the prompts in batches, then again for the unusable replies while retries last."""
-    calls: Sent = []
-    asking = asked
-    for _ in range(1 + step.retries(ctx.params)):
-        for batch in chunked(asking, batch_size(ctx)):
-            calls.append((_ask(ctx, step, batch), [a.task.id for a in batch]))
-            for a in batch:
-                a.request = len(calls) - 1
-        asking = [a for a in asking if not a.usable and not a.transient]
-        if not asking:
-            break
-    return calls
-
-
-def _ask(ctx: StepContext, step: BatchStep[TaskT, OutcomeT], batch: list[_Asked[TaskT]]) -> LLMCall:
-    call = ctx.client.complete([step.prompt(a.task) for a in batch], step.decoding(ctx.params), step.stage)
-    if call.error is not None:
-        for a in batch:
-            a.replies.append(Reply("", None, None, call.error))
-            a.transient = call.transient
-        return call
-    for a, choice in zip(batch, call.choices, strict=True):
-        answer = step.read(a.task, choice.text, choice.finish_reason)
-        a.replies.append(Reply(choice.text, choice.finish_reason, answer))
-    return call
+__all__ = ["BatchStep", "Outcome", "Reply", "Settled", "StatusStep", "StepRun", "StepTask", "drive",
+           "run_batch_step"]

@@ -21,10 +21,9 @@ from generator.db import tags
 from generator.db.taggings import TaggingRow, insert_taggings
 from generator.db.tags import UntaggedTask
 from generator.errors import LLMTransientError
-from generator.instag.parsing import parse_tags
 from generator.instag.prompts import render_query
-from generator.instag.records import ParsedTags, TagFailure, TagFailureReason, TagOutcome
-from generator.llm.tagger import RETRIED_FAILURES, TAG_RETRIES, LLMTagger
+from generator.instag.records import ParsedTags, TagFailure, TagOutcome
+from generator.llm.tagger import TAG_RETRIES, LLMTagger, read_tags, tag_outcome
 from generator.records import Stage
 from generator.selfinstruct.params import Decoding, GenerationParams
 from generator.steps.context import StepContext, batch_size, chunked
@@ -63,16 +62,10 @@ class Tagging:
         return self.tagger.render(render_query(task.instruction, task.first_input))
 
     def read(self, task: UntaggedTask, text: str, finish_reason: str | None) -> object | None:
-        outcome = parse_tags(text)
-        return None if isinstance(outcome, TagFailure) and outcome.reason in RETRIED_FAILURES else outcome
+        return read_tags(task, text, finish_reason)
 
     def outcome(self, task: UntaggedTask, replies: Sequence[Reply], params: GenerationParams) -> TagOutcome:
-        last = replies[-1]
-        if last.error is not None:
-            return TagFailure(TagFailureReason.LLM_ERROR, last.error, "")
-        if isinstance(last.answer, ParsedTags | TagFailure):
-            return last.answer
-        return parse_tags(last.text)  # still unparseable after the retry: the failure, raw text kept
+        return tag_outcome(replies)
 
     def write(self, session: Session, settled: Sequence[Settled[UntaggedTask, TagOutcome]]) -> set[int]:
         return insert_taggings(session, [self._row(s) for s in settled])
