@@ -17,7 +17,8 @@ Needs PostgreSQL (SELFINSTRUCT_TEST_PG, default postgres@127.0.0.1:5432) and red
 Each ``--prompts-per-request`` value is measured on a fresh fleet and database, in order; the
 default ``1,8`` measures the unbatched pipeline first as the reference. The scripted endpoint
 answers a request of any number of prompts in the same latency, as a batching server (vLLM,
-TGI) roughly does at these sizes.
+TGI) roughly does at these sizes. With ``--tag`` each value is measured twice, a plain round (the
+reference) and then a round with InsTag tagging on (every kept task also tagged on the ``tag`` queue).
 """
 
 from __future__ import annotations
@@ -65,9 +66,20 @@ class Figures:
     cpu: float
     cpu_mains: float
     status: str
+    tagged: int = 0
 
 
-def measure(a: argparse.Namespace, per_request: int) -> Figures:
+def _tagged(f: Fleet, round_id: int) -> int:
+    from sqlalchemy import func, select
+
+    from generator.db.models import Task, TaskTagging
+
+    with f.wc.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(TaskTagging).join(
+            Task, Task.id == TaskTagging.task_id).where(Task.round_id == round_id)) or 0)
+
+
+def measure(a: argparse.Namespace, per_request: int, tag: bool = False) -> Figures:
     """Start the fleet, run the warm-up round, then measure one round of ``a.instructions``."""
     slots = a.workers * a.concurrency
     responder = SelfInstructResponder(seed=a.seed, near_duplicate_rate=0.1, blacklisted_rate=0.05)
@@ -75,8 +87,8 @@ def measure(a: argparse.Namespace, per_request: int) -> Figures:
     settings = {"fleet_inflight": slots, "visibility_timeout_s": 3600, "llm_max_retries": 5,
                 "fleet_tick_s": 5, "llm_prompts_per_request": per_request}
     with tempfile.TemporaryDirectory() as tmp, server, fleet(Path(tmp), server.base_url, **settings) as f:
-        every = "generate,admit,classify,instances,control"
-        llm_queues = "generate,classify,instances" if a.admit_worker else every
+        every = "generate,admit,classify,instances,tag,control"
+        llm_queues = "generate,classify,instances,tag" if a.admit_worker else every
         for number in range(a.workers):
             f.worker(f"w{number + 1}", a.concurrency, pool=a.pool, loglevel=a.loglevel, queues=llm_queues)
         if a.admit_worker:
@@ -86,16 +98,18 @@ def measure(a: argparse.Namespace, per_request: int) -> Figures:
         cpu_before = cpu_seconds(f)
         received_before, prompts_before = server.requests_total, server.prompts_total
         started = time.monotonic()
-        counts = f.wait_round(f.start_round(a.instructions), timeout_s=3600)
+        round_id = f.start_round(a.instructions, tag=tag)
+        counts = f.wait_round(round_id, timeout_s=3600)
         wall = time.monotonic() - started
         cpu_after = cpu_seconds(f)
         requests, prompts = server.requests_total - received_before, server.prompts_total - prompts_before
         mains = {proc.pid for proc in f.procs.values()}
+        tagged = _tagged(f, round_id)
     spent = {pid: t - cpu_before.get(pid, 0.0) for pid, t in cpu_after.items()}
     cpu_mains = sum(t for pid, t in spent.items() if pid in mains)
     status = f"{counts.status}, {counts.end_reason}"
     cpu = sum(spent.values())
-    return Figures(per_request, requests, prompts, wall, counts.complete, cpu, cpu_mains, status)
+    return Figures(per_request, requests, prompts, wall, counts.complete, cpu, cpu_mains, status, tagged)
 
 
 FAULT_GOALS_S = {"redis": 30.0, "amqp": 10.0}
@@ -141,6 +155,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--faults", action="store_true",
                         help="measure recovery from kill -9 per stage and broker instead of throughput")
     parser.add_argument("--fault-runs", type=int, default=2, help="fleets per broker with --faults")
+    parser.add_argument("--tag", action="store_true",
+                        help="after each plain round, measure a round with InsTag tagging on")
     a = parser.parse_args(argv)
     if a.faults:
         faults(a.fault_runs)
@@ -151,10 +167,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"fleet: {a.workers} workers x {a.concurrency} {a.pool} processes = {slots} LLM slots{extra}, "
           f"endpoint latency {a.latency * 1000:.0f} ms per request (any number of prompts), "
           f"round of {a.instructions}; endpoint-bound limit {limit:.1f} req/s")
-    for per_request in (int(v) for v in a.prompts_per_request.split(",")):
-        r = measure(a, per_request)
+    for per_request, tag in ((int(v), t) for v in a.prompts_per_request.split(",")
+                             for t in ((False, True) if a.tag else (False,))):
+        r = measure(a, per_request, tag)
         rate = r.requests / r.wall
-        print(f"prompts/request {r.per_request}: {r.requests} requests ({r.prompts} prompts) "
+        label = f"tagging on ({r.tagged} tagged), " if tag else ""
+        print(f"{label}prompts/request {r.per_request}: {r.requests} requests ({r.prompts} prompts) "
               f"in {r.wall:.1f} s "
               f"= {rate:.1f} req/s -> {100 * rate / limit:.1f}% of the limit (goal >= 90%); "
               f"{r.complete} kept ({r.complete / r.wall:.1f}/s; {r.status})")

@@ -1,17 +1,14 @@
-"""Fleet commands: ``round start|status|cancel``, ``worker``, ``beat``; and ``generate`` on a fleet.
+"""Fleet helpers shared by the fleet commands and ``generate`` on a fleet: start, follow, deadlines.
 
-Celery and :mod:`workers` are imported inside the commands only, so the library (and every
-command that does not need the fleet) never imports Celery.
+The commands themselves live in :mod:`cli.rounds` (``round start|status|cancel``) and
+:mod:`cli.processes` (``worker``, ``beat``). Celery and :mod:`workers` are imported inside the
+functions only, so the library (and every command that does not need the fleet) never imports Celery.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -20,8 +17,8 @@ from rich.console import Console
 if TYPE_CHECKING:
     from generator.db.stats import RoundCounts
     from generator.settings import Settings
+from generator.db.statuses import RoundMode, RoundStatus  # light: stdlib only
 from generator.steering.params import Strategy  # light: stdlib only, like the option it defines
-from workers.queues import DEFAULT_WORKER_QUEUES
 
 if TYPE_CHECKING:
     from generator.steering.params import SteeringParams
@@ -31,11 +28,11 @@ SteerOpt = Annotated[Strategy, typer.Option(
 
 console = Console(stderr=True, soft_wrap=True)
 MAX_ID = 2**63 - 1  # row ids are 64-bit at most
-DEFAULT_QUEUES = ",".join(DEFAULT_WORKER_QUEUES)
 FOLLOW_POLL_S = 0.5
 
 
-def _require_broker(settings: Settings) -> None:
+def require_broker(settings: Settings) -> None:
+    """ConfigError unless a broker is configured (the fleet's commands need one)."""
     from generator.errors import ConfigError
 
     if settings.broker_url is None:
@@ -65,11 +62,14 @@ def start_fleet_round(
     budget_tokens: int | None = None,
     deadline: datetime | None = None,
     steering: SteeringParams | None = None,
+    tag: bool = False,
 ) -> int:
-    """Create (and seed) the pool if needed, open a fleet round and enqueue its first tick."""
+    """Create (and seed) the pool if needed, open a fleet round and enqueue its first tick.
+
+    ``tag``: the round tags each task (InsTag) once it is complete (see workers.control)."""
     from generator.wiring import ensure_seeded_pool, sessions_for
 
-    _require_broker(settings)
+    require_broker(settings)
     with sessions_for(settings).begin() as session:  # also migrates a new database
         pool_id = ensure_seeded_pool(session, settings, pool).id
     from workers import control
@@ -77,7 +77,7 @@ def start_fleet_round(
 
     wc = current()
     return control.start_round(wc, pool_id, instructions, budget_tokens=budget_tokens, deadline=deadline,
-                               steering=steering)
+                               steering=steering, tag=tag)
 
 
 def follow_round(settings: Settings, round_id: int, target: int) -> RoundCounts:
@@ -99,7 +99,7 @@ def follow_round(settings: Settings, round_id: int, target: int) -> RoundCounts:
             with sessions() as session:
                 counts = stats.round_counts(session, round_id)
             bar(counts)
-            if counts.status != "running":
+            if counts.status != RoundStatus.RUNNING:
                 return counts
             time.sleep(FOLLOW_POLL_S)
 
@@ -114,7 +114,7 @@ def generate_on_fleet(settings: Settings, pool: str, instructions: int, budget_t
     sessions = sessions_for(settings)
     with sessions.begin() as session:
         pool_row = ensure_seeded_pool(session, settings, pool)
-        running = repo.running_round(session, pool_row.id, mode="fleet")
+        running = repo.running_round(session, pool_row.id, mode=RoundMode.FLEET)
         resumed = (running.id, running.target) if running is not None else None
     if resumed is not None:
         round_id, target = resumed
@@ -132,142 +132,14 @@ def generate_on_fleet(settings: Settings, pool: str, instructions: int, budget_t
         )
         raise typer.Exit(130) from None
     console.print(f"round {round_id} {counts.status} ({counts.end_reason}): {describe(counts)}")
-    if counts.status == "failed":
+    if counts.status == RoundStatus.FAILED:
         console.print(f"[red]round {round_id} failed: {counts.error}[/]")
         raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
     """Add the fleet commands to ``app``: ``round start|status|cancel``, ``worker``, ``beat``."""
-    _register_rounds(app)
-    _register_processes(app)
+    from cli import processes, rounds
 
-
-def _register_rounds(app: typer.Typer) -> None:
-    round_app = typer.Typer(help="Fleet rounds (run by `selfinstruct worker`s).", no_args_is_help=True)
-    app.add_typer(round_app, name="round")
-
-    @round_app.command("start")
-    def round_start(
-        instructions: Annotated[int, typer.Option("--instructions", "-n", min=1, help="Instructions.")],
-        pool: Annotated[str, typer.Option("--pool", help="Pool name.")] = "default",
-        budget_tokens: Annotated[int | None, typer.Option("--budget-tokens", min=1)] = None,
-        deadline: Annotated[str | None, typer.Option(
-            "--deadline", help="ISO 8601; naive = local.", callback=check_deadline)] = None,
-        as_json: Annotated[bool, typer.Option("--json", help='Print {"id": ...}.')] = False,
-        steer: SteerOpt = Strategy.NONE,
-    ) -> None:
-        """Enqueue a round on the fleet and print its id; it ends at N, its budget or its deadline."""
-        from generator.settings import load_settings
-        from generator.steering.params import SteeringParams
-
-        moment = parse_deadline(deadline)
-        settings = load_settings()
-        round_id = start_fleet_round(settings, pool, instructions, budget_tokens, moment,
-                                     SteeringParams(steer))
-        typer.echo(json.dumps({"id": round_id}) if as_json else f"round {round_id} started")
-        from workers.stall import beat_warning
-
-        if (warning := beat_warning(settings)) is not None:
-            console.print(f"[yellow]warning: {warning}[/]")
-
-    @round_app.command("status")
-    def round_status(
-        round_id: Annotated[int, typer.Argument(help="Round id.", min=1, max=MAX_ID)],
-        as_json: Annotated[bool, typer.Option("--json")] = False,
-    ) -> None:
-        """Status (running|completed|failed|cancelled), admitted, rejections, requests, tokens, cost, rate;
-        for a fleet round also pending work by stage and its age, leases, beat/tick heartbeats, diagnosis."""
-        from cli.progress import print_mapping
-        from generator.db import repository as repo
-        from generator.db import stats
-        from generator.settings import load_settings
-        from generator.wiring import sessions_for
-        from workers.stall import fleet_status  # Redis only: no Celery import
-
-        settings = load_settings()
-        with sessions_for(settings)() as session:
-            repo.get_round(session, round_id)
-            data = {"id": round_id, **stats.round_counts(session, round_id).as_json()}
-            data |= fleet_status(settings, session, round_id)
-        print_mapping(f"round {round_id}", data, as_json, indent=None)
-
-    @round_app.command("cancel")
-    def round_cancel(
-        round_id: Annotated[int, typer.Argument(help="Round id.", min=1, max=MAX_ID)],
-    ) -> None:
-        """Cancel a running round; its queued work is dropped, its results so far are kept."""
-        from generator.rounds.ending import cancel_round
-        from generator.settings import load_settings
-        from generator.wiring import sessions_for
-
-        cancel_round(sessions_for(load_settings()), round_id)
-        console.print(f"round {round_id} cancelled")
-
-
-def _register_processes(app: typer.Typer) -> None:
-    @app.command("worker")
-    def worker(
-        queues: Annotated[str, typer.Option("--queues", "-Q", help="Comma-separated.")] = DEFAULT_QUEUES,
-        concurrency: Annotated[
-            int | None,
-            typer.Option(
-                "--concurrency", "-c", min=1, help="Processes (default SELFINSTRUCT_LLM_CONCURRENCY)."
-            ),
-        ] = None,
-        pool: Annotated[str, typer.Option("--pool", "-P", help="prefork | threads | solo")] = "prefork",
-        hostname: Annotated[str | None, typer.Option("--hostname", "-n", help="Worker name.")] = None,
-        loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "INFO",
-    ) -> None:
-        """Run a Celery worker of the fleet (same as `celery -A workers.app worker`).
-
-        Without SELFINSTRUCT_LLM_BASE_URL it first starts the embedded model server for this node.
-        """
-        from generator.settings import load_settings
-
-        settings = load_settings()
-        _require_broker(settings)
-        argv = [
-            "worker",
-            "-Q",
-            queues,
-            "-c",
-            str(concurrency or settings.llm_concurrency),
-            "-P",
-            pool,
-            "--loglevel",
-            loglevel,
-            "--without-mingle",
-            "--without-gossip",
-        ]
-        argv += ["-n", hostname] if hostname else []
-        with contextlib.ExitStack() as stack:
-            if settings.embedded:
-                from generator.llm.embedded import EmbeddedServer
-
-                server = stack.enter_context(EmbeddedServer(settings))
-                # The worker's processes read their endpoint from the environment, like any worker.
-                os.environ["SELFINSTRUCT_LLM_BASE_URL"] = server.base_url
-                os.environ["SELFINSTRUCT_LLM_MODEL"] = server.model
-            from workers.app import app as celery_app
-
-            celery_app.worker_main(argv)
-
-    @app.command("beat")
-    def beat(
-        schedule: Annotated[Path | None, typer.Option("--schedule", help="YAML/JSON schedule file.")] = None,
-        schedule_db: Annotated[Path, typer.Option("--schedule-db", help="Beat's state file.")] = Path(
-            "celerybeat-schedule"
-        ),
-        loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "INFO",
-    ) -> None:
-        """Run the scheduler: ticks running rounds, starts the schedule file's rounds. Run exactly one."""
-        from generator.settings import load_settings
-
-        settings = load_settings()
-        _require_broker(settings)
-        from workers.app import app as celery_app
-        from workers.schedule import beat_schedule
-
-        celery_app.conf.beat_schedule = beat_schedule(settings, schedule)
-        celery_app.start(["beat", "-s", str(schedule_db), "--loglevel", loglevel])
+    rounds.register(app)
+    processes.register(app)

@@ -13,7 +13,6 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from generator.instag.metrics import GroupMetrics, TagMetrics
-    from generator.settings import Settings
 
 # Heavy modules (sqlalchemy, numpy, nltk, the embedders) are imported inside the commands, so that
 # `selfinstruct --help` and every other command start fast.
@@ -44,7 +43,7 @@ def tag(pool: PoolOpt = "default", round_id: RoundOpt = None) -> None:
         console.print("nothing to tag: every complete task has a tagging")
         return
     with step_context(settings, params, sessions) as ctx, _bar("tagging", len(todo)) as (bar, job):
-        counts = tag_tasks(ctx, pool_id, todo, progress=lambda n: bar.advance(job, n))
+        counts = tag_tasks(ctx, todo, progress=lambda n: bar.advance(job, n))
     console.print(f"tagged {counts['tagged']} tasks, {counts['failed']} failed (stored with the raw answer)")
 
 
@@ -52,28 +51,19 @@ def tag(pool: PoolOpt = "default", round_id: RoundOpt = None) -> None:
 def tags_normalize(pool: PoolOpt = "default") -> None:
     """Normalize the pool's raw tags (frequency, rule, semantic, association) into a new vocabulary."""
     from generator.db import repository as repo
-    from generator.db import tags
-    from generator.instag.normalization import normalize
-    from generator.instag.params import scaled_params
     from generator.settings import load_settings
-    from generator.wiring import sessions_for
+    from generator.steps.vocabulary import normalize_pool
+    from generator.wiring import embedder_for, sessions_for
 
     settings = load_settings()
     sessions = sessions_for(settings)
     with sessions() as session:
         pool_id = repo.get_pool(session, pool).id
-        tagged = tags.tagged_tasks(session, pool_id)
-    if not tagged:
+    made = normalize_pool(sessions, lambda: embedder_for(settings), pool_id, announce=console.print)
+    if made is None:
         raise typer.BadParameter(f"pool {pool!r} has no tagged task yet (run `selfinstruct tag`)")
-    embedder = _embedder(settings)
-    params = scaled_params(len(tagged))
-    console.print(f"normalizing the tags of {len(tagged)} tasks (alpha={params.alpha}, "
-                  f"support={params.support}, eps={params.eps}, embedder={embedder.name})")
-    vocabulary = normalize(tagged, embedder, params)
-    with sessions.begin() as session:
-        vocabulary_id = tags.save_vocabulary(session, pool_id, vocabulary, embedder.name, len(tagged))
-    counts = " -> ".join(f"{c.stage} {c.count}" for c in vocabulary.counts)
-    console.print(f"vocabulary {vocabulary_id}: {counts}")
+    counts = " -> ".join(f"{c.stage} {c.count}" for c in made.vocabulary.counts)
+    console.print(f"vocabulary {made.id}: {counts}")
 
 
 @tags_app.command("list")
@@ -180,25 +170,14 @@ def _normalized_tags(session: Any, pool_id: int,
 
 
 def _task_records(session: Any, chosen: list[int], sets: dict[int, frozenset[str]]) -> list[dict[str, Any]]:
-    from sqlalchemy import select as sql_select
+    from generator.db.tasks import tasks_with_instances
 
-    from generator.db.models import Instance, Task
-
-    tasks = {t.id: t for t in session.scalars(sql_select(Task).where(Task.id.in_(chosen)))}
-    instances: dict[int, list[dict[str, str]]] = {}
-    for row in session.scalars(sql_select(Instance).where(Instance.task_id.in_(chosen))
-                               .order_by(Instance.task_id, Instance.position)):
-        instances.setdefault(row.task_id, []).append({"input": row.input, "output": row.output})
+    tasks, rows = tasks_with_instances(session, chosen)
+    instances = {i: [{"input": r.input, "output": r.output} for r in found] for i, found in rows.items()}
     return [{"id": i, "instruction": tasks[i].instruction, "origin": tasks[i].origin,
              "round": tasks[i].round_id, "instances": instances.get(i, []),
              "tags": sorted(sets.get(i, frozenset()))}
             for i in chosen]
-
-
-def _embedder(settings: Settings) -> Any:
-    from generator.wiring import embedder_for
-
-    return embedder_for(settings)
 
 
 def _figures(m: TagMetrics) -> dict[str, Any]:

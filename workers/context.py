@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from generator.db import fleet as fleet_db
 from generator.db.engine import open_database
 from generator.db.models import Pool, Round
-from generator.db.rows import table
 from generator.errors import ConfigError, NotFoundError
 from generator.llm.client import LLMClient
 from generator.llm.ratelimit import throttled_client
@@ -31,6 +30,7 @@ from generator.settings import Settings, load_settings
 from generator.steps import StepContext
 from generator.steps.admission import PoolIndex
 from generator.steps.coverage import PoolCoverage
+from generator.wiring import index_config
 from workers.hints import Hints
 from workers.leases import LeaseStore, require_redis
 
@@ -50,6 +50,7 @@ class WorkerContext:
     leases: LeaseStore
     _client: LLMClient | None = None
     _round_pools: dict[int, int] = field(default_factory=dict)
+    _round_tags: dict[int, bool] = field(default_factory=dict)
     _params: dict[int, GenerationParams] = field(default_factory=dict)
     _indexes: dict[int, PoolIndex] = field(default_factory=dict)
     _status: dict[int, tuple[str, float]] = field(default_factory=dict)
@@ -92,6 +93,14 @@ class WorkerContext:
                     self._round_pools[round_id] = rnd.pool_id
             return self._round_pools[round_id]
 
+    def round_tags(self, round_id: int) -> bool:
+        """Whether the round has tagging on (cached: a round's flag never changes)."""
+        with self.lock:
+            if round_id not in self._round_tags:
+                with self.sessions() as session:
+                    self._round_tags[round_id] = fleet_db.round_tags(session, round_id)
+            return self._round_tags[round_id]
+
     def round_status(self, round_id: int, max_age_s: float = STATUS_MAX_AGE_S) -> str:
         """The round's status, re-read when older than ``max_age_s`` (saves a query per task)."""
         now = time.monotonic()
@@ -99,11 +108,9 @@ class WorkerContext:
             cached = self._status.get(round_id)
             if cached is not None and now - cached[1] < max_age_s:
                 return cached[0]
-        rounds = table(Round)
-        with self.sessions() as session:  # a Core read: this runs for every few messages
-            query = select(rounds.c.status).where(rounds.c.id == round_id)
-            found = session.connection().execute(query).scalar()
-            status = found if found is not None else "missing"
+        with self.sessions() as session:
+            found = fleet_db.round_status(session, round_id)
+        status = found if found is not None else "missing"
         with self.lock:
             self._status[round_id] = (status, now)
         return status
@@ -129,7 +136,8 @@ class WorkerContext:
         """The process's novelty index of a pool; only used while holding the pool lock."""
         with self.lock:
             if pool_id not in self._indexes:
-                self._indexes[pool_id] = PoolIndex(pool_id, self.params(pool_id).rouge_threshold)
+                self._indexes[pool_id] = PoolIndex(pool_id, self.params(pool_id).rouge_threshold,
+                                                   index_config(self.settings))
             return self._indexes[pool_id]
 
     def drop_index(self, pool_id: int) -> None:

@@ -1,7 +1,8 @@
 """Round control of the fleet: start, cancel, exact admission, and the tick that re-derives work.
 
-A fleet round (``mode = "fleet"``) moves by messages: generate → admit → classify → instances,
-each task asking for the next through :mod:`workers.leases` claims so that an item has at most
+A fleet round (``mode = "fleet"``) moves by messages: generate → admit → classify → instances
+(→ tag, for a round started with tagging on: each task once it is complete), each task
+asking for the next through :mod:`workers.leases` claims so that an item has at most
 one message queued or running (a running one holds a renewed lease). Messages are only hints:
 :func:`tick` (beat, every ``fleet_tick_s``; also called by ``selfinstruct generate`` while it
 follows a round) re-reads the round from the database, ends it when it is done, and re-sends
@@ -25,11 +26,12 @@ from datetime import datetime
 
 import redis
 from kombu.exceptions import OperationalError
-from sqlalchemy import func, select
 
+from generator.db import fleet as fleet_db
 from generator.db import repository as repo
-from generator.db.models import Pool, Round, Task
-from generator.db.statuses import RoundStatus
+from generator.db import tags as tags_db
+from generator.db.models import Pool
+from generator.db.statuses import RoundMode, RoundStatus, TaskStatus
 from generator.errors import BrokerUnavailableError
 from generator.rounds import policy
 from generator.rounds.ending import finish
@@ -39,7 +41,7 @@ from generator.steps.admission import admit_pending
 from workers import stall
 from workers.context import WorkerContext
 from workers.leases import new_token
-from workers.state import OPEN_STATUSES, Observed, load_state
+from workers.state import Observed, load_state
 
 log = logging.getLogger(__name__)
 
@@ -91,14 +93,19 @@ def request_batches(wc: WorkerContext, task: str, round_id: int, task_ids: list[
 
 
 def start_round(wc: WorkerContext, pool_id: int, target: int, *, budget_tokens: int | None = None,
-                deadline: datetime | None = None, steering: SteeringParams | None = None) -> int:
+                deadline: datetime | None = None, steering: SteeringParams | None = None,
+                tag: bool = False) -> int:
     """Open a fleet round in the pool and kick it off with a tick; returns the round id.
 
-    ``steering`` (default: the plain loop) is stored on the round; its generate tasks read it."""
+    ``steering`` (default: the plain loop) is stored on the round; its generate tasks read it.
+    ``tag``: each task is tagged (InsTag) once complete, and the round is done only when they all are."""
     with wc.sessions.begin() as session:
         pool = session.get_one(Pool, pool_id)
-        round_id = repo.open_round(session, pool, target, budget_tokens=budget_tokens, deadline=deadline,
-                                   mode="fleet", steering=SteeringParams.round_json(steering)).id
+        rnd = repo.open_round(session, pool, target, budget_tokens=budget_tokens, deadline=deadline,
+                              mode=RoundMode.FLEET, steering=SteeringParams.round_json(steering))
+        rnd.tag = tag
+        session.flush()
+        round_id = rnd.id
     send(wc, "tick", round_id)
     return round_id
 
@@ -121,12 +128,10 @@ def admit_round(wc: WorkerContext, round_id: int) -> list[int]:
             with wc.sessions.begin() as session:
                 repo.lock_pool(session, pool_id)
                 rnd = repo.get_round(session, round_id)
-                if rnd.status != "running":
+                if rnd.status != RoundStatus.RUNNING:
                     return []
-                live = session.scalar(
-                    select(func.count()).where(Task.round_id == round_id, Task.status.in_(repo.LIVE_STATUSES))
-                )
-                return admit_pending(session, rnd, wc.index(pool_id), params, int(live or 0)).admitted
+                live = repo.live_count(session, round_id)
+                return admit_pending(session, rnd, wc.index(pool_id), params, live).admitted
         except BaseException:
             wc.drop_index(pool_id)  # it may hold tasks whose transaction rolled back
             raise
@@ -180,29 +185,27 @@ def tick(wc: WorkerContext, round_id: int) -> str:
         state = load_state(session, round_id, full=True)
         if state is None:
             return "missing"
-        open_tasks = session.execute(
-            select(Task.id, Task.status).where(Task.round_id == round_id, Task.status.in_(OPEN_STATUSES))
-            .order_by(Task.id)
-        ).all()
+        open_tasks = fleet_db.open_tasks(session, round_id)
+        untagged = tags_db.round_untagged_ids(session, round_id) if wc.round_tags(round_id) else []
     if settle(wc, round_id, state):
         with wc.sessions() as session:
             return str(repo.get_round(session, round_id).status)
     if state.pending_candidates:
         request(wc, "admit", round_id, round_id)
-    for stage, status in (("classify", repo.PENDING_CLASSIFICATION), ("instances", repo.PENDING_INSTANCES)):
+    for stage, status in (("classify", TaskStatus.PENDING_CLASSIFICATION),
+                          ("instances", TaskStatus.PENDING_INSTANCES)):
         # Only the tasks with no message in flight are claimed and sent.
         waiting = [task_id for task_id, task_status in open_tasks if task_status == status]
         request_batches(wc, stage, round_id, waiting)
+    request_batches(wc, "tag", round_id, untagged)
     topup(wc, round_id, state)
-    return "running"
+    return RoundStatus.RUNNING
 
 
 def tick_all(wc: WorkerContext) -> dict[int, str]:
     """Tick every running fleet round; returns their statuses after the tick."""
     with wc.sessions() as session:
-        ids = list(session.scalars(
-            select(Round.id).where(Round.status == "running", Round.mode == "fleet").order_by(Round.id)
-        ))
+        ids = fleet_db.running_fleet_rounds(session)
     return {round_id: tick(wc, round_id) for round_id in ids}
 
 

@@ -25,9 +25,9 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
-
-from generator.db.models import LLMRequest, Task
+from generator.db import requests
+from generator.db.statuses import TaskStatus
+from generator.db.tasks import task_statuses
 from generator.selfinstruct import classification, instances
 from generator.testing.responders import SelfInstructResponder
 from workers.harness import Fleet
@@ -106,12 +106,9 @@ def find_holder(f: Fleet, stage: str, timeout_s: float = 120.0) -> Holder:
 def _recovered(f: Fleet, round_id: int, stage: str, holder: Holder, since: datetime) -> bool:
     with f.wc.sessions() as session:
         if stage == "generate":
-            done = session.scalar(select(func.count()).where(
-                LLMRequest.round_id == round_id, LLMRequest.stage == "generate",
-                LLMRequest.created_at > since, LLMRequest.error.is_(None)))
-            return bool(done)
-        statuses = session.scalars(select(Task.status).where(Task.id.in_(holder.items))).all()
-        return all(s in ("complete", "no_instances") for s in statuses)
+            return bool(requests.answered_since(session, round_id, "generate", since))
+        statuses = task_statuses(session, holder.items)
+        return all(s in (TaskStatus.COMPLETE, TaskStatus.NO_INSTANCES) for s in statuses)
 
 
 def interrupt(f: Fleet, responder: StageGatedResponder, round_id: int, stage: str,

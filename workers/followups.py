@@ -4,6 +4,8 @@ Classification and instances run in one message per batch of tasks (:func:`class
 leases the batch for instances before letting its classify leases go, and the same process
 makes the instances): one message, one context lookup and one trip through the worker's main
 process per batch.
+A round with tagging on then sends the tasks that came out complete to the ``tag`` queue
+(:func:`run_tagging`), batched like the others.
 The ``instances`` message remains for ticks re-sending classified tasks whose instances are
 missing. Batches hold up to ``Settings.prompts_per_request`` tasks: the step sends them in one
 completions request.
@@ -13,15 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
-
 from generator import steps
-from generator.db import repository as repo
-from generator.db.models import Round, Task
+from generator.db import fleet as fleet_db
+from generator.db.statuses import RoundStatus
 from workers import control
 from workers.context import WorkerContext
 from workers.heartbeat import leased
-from workers.state import OPEN_STATUSES
 
 
 def task_ids(value: Any) -> list[int]:
@@ -36,7 +35,7 @@ def after_generate(wc: WorkerContext, round_id: int, ticket: int | None, produce
             wc.leases.release_ticket(round_id, ticket)
         if produced:
             control.request(wc, "admit", round_id, round_id)
-        elif wc.round_status(round_id) == "running":
+        elif wc.round_status(round_id) == RoundStatus.RUNNING:
             # nothing parseable came back (or the request failed): keep requests going, unless failing
             control.advance(wc, round_id, replace=True, full=True)
 
@@ -53,7 +52,7 @@ def classify_batch(wc: WorkerContext, round_id: int, ids: list[int], token: str)
     instances leases taken before the classify leases are let go (so no tick re-sends them
     meanwhile). Returns the ids it classified now."""
     with leased(wc.leases, round_id, "classify", ids, token) as held:
-        running = wc.round_status(round_id) == "running"
+        running = wc.round_status(round_id) == RoundStatus.RUNNING
         answers = steps.classify(wc.step_context(round_id), held) if running else {}
         run_instances(wc, round_id, held if running else [], token)
     return sorted(answers)
@@ -67,28 +66,42 @@ def run_instances(wc: WorkerContext, round_id: int, ids: list[int], token: str) 
     if not ids:
         return []
     with leased(wc.leases, round_id, "instances", ids, token) as held:
-        running = wc.round_status(round_id) == "running"
+        running = wc.round_status(round_id) == RoundStatus.RUNNING
         kept = steps.make_instances(wc.step_context(round_id), held) if running else {}
     after_instances(wc, round_id, held, kept)
     return sorted(i for i, n in kept.items() if n)
 
 
 def after_instances(wc: WorkerContext, round_id: int, ids: list[int], kept: dict[int, int]) -> None:
-    """End the round if these were its last open tasks; replace tasks left empty."""
+    """Ask for the tagging of the tasks that kept instances (with tagging on); end the round if these
+    were its last open tasks; replace tasks left empty."""
     if not ids:
         return
     with control.best_effort("instances follow-up"):
-        if not all(kept.get(i, 0) for i in ids):
+        complete = [i for i in ids if kept.get(i, 0)]
+        if complete and wc.round_tags(round_id):
+            control.request_batches(wc, "tag", round_id, complete)
+        if len(complete) < len(ids):
             control.advance(wc, round_id, replace=True, readmit=True, full=True)
             return
-        with wc.sessions() as session:  # the common case needs one query: is the round done?
-            target, live, still_open = session.execute(select(
-                select(Round.target).where(Round.id == round_id).scalar_subquery(),
-                _count(round_id, repo.LIVE_STATUSES), _count(round_id, OPEN_STATUSES),
-            )).one()
-        if live >= (target or 0) and still_open == 0:
-            control.advance(wc, round_id, replace=False)
+        may_end(wc, round_id)
 
 
-def _count(round_id: int, statuses: tuple[str, ...]) -> Any:
-    return select(func.count()).where(Task.round_id == round_id, Task.status.in_(statuses)).scalar_subquery()
+def run_tagging(wc: WorkerContext, round_id: int, ids: list[int], token: str) -> list[int]:
+    """Tag the tasks of ``ids`` this message leases (renewed while it works); returns the ids tagged now
+    (a failure stored for good counts: the task is settled)."""
+    with leased(wc.leases, round_id, "tag", ids, token) as held:
+        running = wc.round_status(round_id) == RoundStatus.RUNNING
+        outcomes = steps.tag_batch(wc.step_context(round_id), held) if running and held else {}
+    if outcomes:
+        with control.best_effort("tag follow-up"):
+            may_end(wc, round_id)
+    return sorted(outcomes)
+
+
+def may_end(wc: WorkerContext, round_id: int) -> None:
+    """End the round if it is done (the common case needs one query: may it be?)."""
+    with wc.sessions() as session:
+        progress = fleet_db.round_progress(session, round_id)
+    if progress.may_be_done:
+        control.advance(wc, round_id, replace=False)

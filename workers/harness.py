@@ -22,12 +22,14 @@ from pathlib import Path
 
 from generator.db.engine import open_database
 from generator.db.stats import RoundCounts, round_counts
+from generator.db.statuses import RoundStatus
 from generator.settings import Settings, load_settings
 from generator.testing.services import fresh_postgres_database, port_open
 from generator.wiring import ensure_seeded_pool
 from workers import control
 from workers.app import make_app
 from workers.context import WorkerContext
+from workers.queues import DEFAULT_WORKER_QUEUES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,7 +107,7 @@ class Fleet:
         return proc
 
     def worker(self, name: str, concurrency: int = 2, *, cli: bool = False, pool: str = "prefork",
-               loglevel: str = "INFO", queues: str = "generate,admit,classify,instances,control") -> None:
+               loglevel: str = "INFO", queues: str = ",".join(DEFAULT_WORKER_QUEUES)) -> None:
         """Start a worker: ``celery -A workers.app worker`` (or ``selfinstruct worker`` with ``cli``)."""
         common = ["-c", str(concurrency), "-P", pool, "-n", f"{name}@%h", "--loglevel", loglevel,
                   "-Q", queues]
@@ -160,6 +162,7 @@ class Fleet:
             _reap(proc)
 
     def start_round(self, target: int, pool: str = "default", **limits: object) -> int:
+        """Open a fleet round (``limits``: budget_tokens, deadline, steering, tag) and tick it."""
         with self.wc.sessions.begin() as session:
             pool_id = ensure_seeded_pool(session, self.settings, pool).id
         return control.start_round(self.wc, pool_id, target, **limits)  # type: ignore[arg-type]
@@ -170,7 +173,7 @@ class Fleet:
 
     def wait_round(self, round_id: int, timeout_s: float) -> RoundCounts:
         deadline = time.monotonic() + timeout_s
-        while (counts := self.counts(round_id)).status == "running":
+        while (counts := self.counts(round_id)).status == RoundStatus.RUNNING:
             if time.monotonic() > deadline:
                 raise AssertionError(f"round {round_id} still running: {counts}\n{self.logs_tail()}")
             time.sleep(0.2)

@@ -10,14 +10,15 @@ from __future__ import annotations
 GENERATE, ADMIT, CLASSIFY, INSTANCES = "generate", "admit", "classify", "instances"
 TAG, CONTROL = "tag", "control"
 QUEUES = (GENERATE, ADMIT, CLASSIFY, INSTANCES, TAG, CONTROL)
-# What a worker consumes by default: every queue that has tasks today (``tag`` is reserved for InsTag).
-DEFAULT_WORKER_QUEUES = (GENERATE, ADMIT, CLASSIFY, INSTANCES, CONTROL)
+# What a worker consumes by default: every queue.
+DEFAULT_WORKER_QUEUES = QUEUES
 TASK_ROUTES: dict[str, dict[str, str]] = {
     "selfinstruct.generate": {"queue": GENERATE},
     "selfinstruct.admit": {"queue": ADMIT},
     "selfinstruct.classify": {"queue": CLASSIFY},
     "selfinstruct.instances": {"queue": INSTANCES},
-    "selfinstruct.tag*": {"queue": TAG},  # the InsTag issue's tasks land here; no task is defined yet
+    "selfinstruct.tag": {"queue": TAG},               # InsTag tagging of a round's complete tasks
+    "selfinstruct.normalize_tags": {"queue": TAG},    # scheduled re-normalization (CPU: embeddings)
     "selfinstruct.tick*": {"queue": CONTROL},
     "selfinstruct.start_scheduled_round": {"queue": CONTROL},
 }

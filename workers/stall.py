@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 
 from generator.db.models import Round
 from generator.db.pending import PendingWork, pending_work
+from generator.db.statuses import RoundMode, RoundStatus
 from generator.settings import Settings
 from workers.leases import PREFIX, LeaseStore
 
 BEAT_KEY, TICK_KEY = f"{PREFIX}beat:last", f"{PREFIX}tick:last"
 KEEP_S = 7 * 86400
-QUEUE_KINDS = ("generate", "admit", "classify", "instances")
+QUEUE_KINDS = ("generate", "admit", "classify", "instances", "tag")
 
 
 def round_tick_key(round_id: int) -> str:
@@ -79,7 +80,7 @@ def lease_counts(store: LeaseStore, round_id: int) -> LeaseCounts:
 def diagnosis(status: str, pending: PendingWork, leases: LeaseCounts, beat_s: float | None,
               tick_s: float | None, tick_every_s: float) -> str:
     """One line: why the round is (not) moving. ``tick_s``: age of the round's last tick."""
-    if status != "running":
+    if status != RoundStatus.RUNNING:
         return f"ended ({status})"
     late = 3 * tick_every_s
     if tick_s is None or tick_s > late:
@@ -127,7 +128,7 @@ def fleet_status(settings: Settings, session: Session, round_id: int) -> dict[st
 
     Redis being unreachable is itself the diagnosis (claims, leases and ticks all live there)."""
     rnd = session.get(Round, round_id)
-    if rnd is None or rnd.mode != "fleet" or settings.rate_limit_redis_url is None:
+    if rnd is None or rnd.mode != RoundMode.FLEET or settings.rate_limit_redis_url is None:
         return {}
     client = redis.Redis.from_url(settings.rate_limit_redis_url, socket_timeout=5, socket_connect_timeout=3)
     store = LeaseStore(client, settings.lease_s, settings.queue_wait_s)

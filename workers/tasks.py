@@ -18,13 +18,14 @@ from celery.signals import task_failure
 from sqlalchemy.exc import OperationalError
 
 from generator import steps
+from generator.db.statuses import RoundStatus
 from generator.errors import TransientError
 from workers import control, followups
 from workers.app import app
 from workers.context import current
 from workers.heartbeat import ticket_leased
 from workers.leases import new_token
-from workers.schedule import start_scheduled_round
+from workers.schedule import normalize_scheduled, start_scheduled_round
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,6 +59,8 @@ def _release_on_failure(sender: Any = None, task_id: str | None = None, args: An
         elif name in ("selfinstruct.classify", "selfinstruct.instances") and len(args) > 1:
             for kind in ("classify", "instances"):
                 wc.leases.release(int(args[0]), kind, followups.task_ids(args[1]), token)
+        elif name == "selfinstruct.tag" and len(args) > 1:
+            wc.leases.release(int(args[0]), "tag", followups.task_ids(args[1]), token)
         if name in STAGE_TASKS and args:
             control.note_failure(wc, int(args[0]), name, exception)
 
@@ -69,7 +72,7 @@ def _token() -> str:
 
 
 STAGE_TASKS = ("selfinstruct.generate", "selfinstruct.admit", "selfinstruct.classify",
-               "selfinstruct.instances")
+               "selfinstruct.instances", "selfinstruct.tag")
 task_failure.connect(_release_on_failure, weak=False)
 
 
@@ -80,7 +83,7 @@ def generate(round_id: int, ticket: int | None = None) -> int:
     Skipped when its ticket expired before it started (a tick has sent a replacement)."""
     wc = current()
     with ticket_leased(wc.leases, round_id, ticket, _token()) as live:
-        running = live and wc.round_status(round_id) == "running"
+        running = live and wc.round_status(round_id) == RoundStatus.RUNNING
         made = steps.generate(wc.step_context(round_id), round_id) if running else []
     followups.after_generate(wc, round_id, ticket, len(made))
     return len(made)
@@ -114,6 +117,20 @@ def instances(round_id: int, task_ids: list[int]) -> list[int]:
     return followups.run_instances(current(), round_id, followups.task_ids(task_ids), _token())
 
 
+@task("selfinstruct.tag", **RETRYING)
+def tag(round_id: int, task_ids: list[int]) -> list[int]:
+    """Tag (InsTag) a batch of the round's complete tasks; a task already tagged is skipped.
+
+    Returns the ids of the tasks whose tagging (tags, or a failure with the raw text) it stored."""
+    return followups.run_tagging(current(), round_id, followups.task_ids(task_ids), _token())
+
+
+@task("selfinstruct.normalize_tags", **RETRYING)
+def normalize_tags(pool: str) -> int | None:
+    """Re-normalize a pool's tags into a new vocabulary version (scheduled); None when nothing new."""
+    return normalize_scheduled(current(), pool)
+
+
 @task("selfinstruct.tick")
 def tick(round_id: int) -> str:
     """Re-derive and re-send the round's pending work from the database; end it when done."""
@@ -129,8 +146,8 @@ def tick_all() -> dict[int, str]:
 @task("selfinstruct.start_scheduled_round")
 def scheduled_round(pool: str, instructions: int, until_pool_size: int | None = None,
                     budget_tokens: int | None = None, deadline_minutes: float | None = None,
-                    steer: str = "none") -> int | None:
+                    steer: str = "none", tag: bool = False) -> int | None:
     """Start a scheduled round unless the pool is busy or full; returns the round id or None."""
     wc = current()
     return start_scheduled_round(wc, pool, instructions, until_pool_size, budget_tokens, deadline_minutes,
-                                 steer)
+                                 steer, tag)

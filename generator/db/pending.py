@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from generator.db.models import Candidate, LLMRequest, Task
+from generator.db.models import Candidate, LLMRequest, Round, Task
 from generator.db.statuses import CandidateStatus, TaskStatus
+from generator.db.tags import count_round_untagged
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,8 @@ def _age(moment: datetime | None, now: datetime) -> float | None:
 
 
 def pending_work(session: Session, round_id: int, now: datetime | None = None) -> PendingWork:
-    """Candidates awaiting admission and tasks awaiting classification / instances, with ages."""
+    """Candidates awaiting admission and tasks awaiting classification / instances (and, with tagging
+    on, complete tasks awaiting tags), with ages."""
     now = now or datetime.now(UTC)
     stages = []
     admit = session.execute(
@@ -58,5 +60,7 @@ def pending_work(session: Session, round_id: int, now: datetime | None = None) -
             )
         ).one()
         stages.append(StagePending(stage, int(count), _age(oldest, now)))
+    if session.scalar(select(Round.tag).where(Round.id == round_id)):  # complete tasks waiting for tags
+        stages.append(StagePending("tag", count_round_untagged(session, round_id), None))
     last = session.scalar(select(func.max(LLMRequest.created_at)).where(LLMRequest.round_id == round_id))
     return PendingWork(stages, _age(last, now))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -99,3 +101,10 @@ def fruitless_generates(session: Session, round_id: int, limit: int, after_id: i
             break
         fruitless += 1
     return fruitless
+
+
+def answered_since(session: Session, round_id: int, stage: str, since: datetime) -> int:
+    """How many of the round's ``stage`` requests created after ``since`` got an answer (no error)."""
+    return session.scalar(select(func.count()).where(
+        LLMRequest.round_id == round_id, LLMRequest.stage == stage,
+        LLMRequest.created_at > since, LLMRequest.error.is_(None))) or 0

@@ -39,6 +39,13 @@ class CandidateStatus(StrEnum):
     SURPLUS = "surplus"
 
 
+class TaggingStatus(StrEnum):
+    """A task's InsTag tagging: tags stored, or failed for good with the raw answer (never zero tags)."""
+
+    TAGGED = "tagged"
+    FAILED = "failed"
+
+
 class Origin(StrEnum):
     """Where a pool task came from."""
 

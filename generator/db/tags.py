@@ -8,32 +8,64 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from generator.db.models import Instance, TagMapping, TagMetric, TagVocabulary, Task, TaskTag, TaskTagging
+from generator.db.statuses import TaggingStatus, TaskStatus
 from generator.errors import NotFoundError
 from generator.instag.metrics import GroupMetrics
 from generator.instag.params import InsTagParams
 from generator.instag.records import StageCount, TaskTags, Vocabulary
 
-TAGGED = "tagged"
-FAILED = "failed"
-COMPLETE = "complete"
+TAGGED = TaggingStatus.TAGGED
+FAILED = TaggingStatus.FAILED
 
 
 @dataclass(frozen=True, slots=True)
 class UntaggedTask:
-    """A complete task without a tagging yet: what its query is built from."""
+    """A complete task without a tagging yet: what its query is built from (a driver StepTask)."""
 
     task_id: int
+    pool_id: int
     round_id: int | None
     instruction: str
     first_input: str
 
+    @property
+    def id(self) -> int:
+        return self.task_id
+
 
 def untagged_tasks(session: Session, pool_id: int, round_id: int | None = None) -> list[UntaggedTask]:
     """Complete tasks (seeds included) of the pool (or one round) with no tagging row, by id."""
+    statement = _untagged().where(Task.pool_id == pool_id)
+    if round_id is not None:
+        statement = statement.where(Task.round_id == round_id)
+    return _read(session, statement)
+
+
+def untagged_among(session: Session, task_ids: Sequence[int]) -> list[UntaggedTask]:
+    """The complete tasks among ``task_ids`` with no tagging row, by id."""
+    return _read(session, _untagged().where(Task.id.in_(list(task_ids)))) if task_ids else []
+
+
+def round_untagged_ids(session: Session, round_id: int) -> list[int]:
+    """Ids of the round's complete tasks with no tagging row (what a tagging fleet round still owes)."""
+    return list(session.scalars(select(Task.id).where(*_round_untagged(round_id)).order_by(Task.id)))
+
+
+def count_round_untagged(session: Session, round_id: int) -> int:
+    """How many of the round's complete tasks have no tagging row."""
+    return int(session.scalar(select(func.count()).select_from(Task).where(*_round_untagged(round_id))) or 0)
+
+
+def _round_untagged(round_id: int) -> tuple[ColumnElement[bool], ...]:
+    tagged = select(TaskTagging.id).where(TaskTagging.task_id == Task.id).exists()
+    return (Task.round_id == round_id, Task.status == TaskStatus.COMPLETE, ~tagged)
+
+
+def _untagged() -> UntaggedRows:
     first = (
         select(Instance.input)
         .where(Instance.task_id == Task.id)
@@ -42,15 +74,19 @@ def untagged_tasks(session: Session, pool_id: int, round_id: int | None = None) 
         .correlate(Task)
         .scalar_subquery()
     )
-    statement = (
-        select(Task.id, Task.round_id, Task.instruction, first)
+    return (
+        select(Task.id, Task.pool_id, Task.round_id, Task.instruction, first)
         .outerjoin(TaskTagging, TaskTagging.task_id == Task.id)
-        .where(Task.pool_id == pool_id, Task.status == COMPLETE, TaskTagging.id.is_(None))
+        .where(Task.status == TaskStatus.COMPLETE, TaskTagging.id.is_(None))
         .order_by(Task.id)
     )
-    if round_id is not None:
-        statement = statement.where(Task.round_id == round_id)
-    return [UntaggedTask(r[0], r[1], r[2], r[3] or "") for r in session.execute(statement)]
+
+
+UntaggedRows = Select[int, int, int | None, str, str | None]
+
+
+def _read(session: Session, statement: UntaggedRows) -> list[UntaggedTask]:
+    return [UntaggedTask(r[0], r[1], r[2], r[3], r[4] or "") for r in session.execute(statement)]
 
 
 def tagged_tasks(session: Session, pool_id: int) -> list[TaskTags]:
@@ -75,6 +111,12 @@ def tagging_counts(session: Session, pool_id: int) -> dict[str, int]:
         .group_by(TaskTagging.status)
     )
     return {status: int(n) for status, n in rows}
+
+
+def latest_vocabulary_tasks(session: Session, pool_id: int) -> int | None:
+    """How many tagged tasks the pool's latest vocabulary version was built from (None: no version)."""
+    return session.scalar(select(TagVocabulary.tasks).where(TagVocabulary.pool_id == pool_id)
+                          .order_by(TagVocabulary.id.desc()).limit(1))
 
 
 def save_vocabulary(session: Session, pool_id: int, vocabulary: Vocabulary, embedder: str, tasks: int) -> int:

@@ -9,7 +9,7 @@ from sqlalchemy import Column, ColumnElement, Row, case, select, update
 from sqlalchemy import cast as cast_sql
 from sqlalchemy.orm import Session
 
-from generator.db.models import Task
+from generator.db.models import Instance, Task
 from generator.db.rows import table
 
 # (id, pool_id, round_id, instruction, status, is_classification): what a batch step reads of a task.
@@ -74,3 +74,20 @@ def settle_tasks(
         amounts = {i: increments[i][name] for i in values}
         sets[name] = columns[name] + per_task(amounts, columns[name])
     return move_tasks(session, list(values), from_status, **sets)
+
+
+def task_statuses(session: Session, task_ids: Sequence[int]) -> list[str]:
+    """The statuses of the tasks among ``task_ids`` (in no particular order)."""
+    return list(session.scalars(select(Task.status).where(Task.id.in_(task_ids))))
+
+
+def tasks_with_instances(
+    session: Session, task_ids: Sequence[int]
+) -> tuple[dict[int, Task], dict[int, list[Instance]]]:
+    """The tasks among ``task_ids`` by id, and their instances in position order by task id."""
+    tasks = {t.id: t for t in session.scalars(select(Task).where(Task.id.in_(task_ids)))}
+    instances: dict[int, list[Instance]] = {}
+    for row in session.scalars(select(Instance).where(Instance.task_id.in_(task_ids))
+                               .order_by(Instance.task_id, Instance.position)):
+        instances.setdefault(row.task_id, []).append(row)
+    return tasks, instances

@@ -3,7 +3,8 @@
 The LLM tagger renders each query with the chat prompt or, for the completions API (base models, the
 embedded default), the few-shot prompt; sends ``batch_size`` prompts per request (completions only: a
 chat request carries one); parses every answer; asks once more, together, for the answers that did
-not parse; and reports each query's outcome (tags or a failure with the raw text) with the request it
+not parse (:func:`generator.llm.batching.ask_all`, the loop of the batch-step driver too); and
+reports each query's outcome (tags or a failure with the raw text) with the request it
 came from. Endpoint failures are outcomes too, flagged transient when retrying later may help.
 """
 
@@ -14,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from generator.instag import parsing, prompts
-from generator.instag.records import TagFailure, TagFailureReason, TagOutcome
+from generator.instag.records import ParsedTags, TagFailure, TagFailureReason, TagOutcome
+from generator.llm.batching import Asked, Asking, Reply, ask_all
 from generator.llm.client import LLMClient
 from generator.records import LLMCall, Stage
 from generator.selfinstruct.params import Decoding
@@ -22,6 +24,8 @@ from generator.selfinstruct.params import Decoding
 # Deterministic, short: a tag list is a few dozen tokens.
 TAG_DECODING = Decoding(temperature=0.0, top_p=1.0, max_tokens=256)
 TAG_RETRIES = 1
+# Answers asked for again (once): the model may well answer in shape the next time.
+RETRIED_FAILURES = (TagFailureReason.NOT_JSON, TagFailureReason.NO_TAGS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +57,6 @@ class Tagger(Protocol):
 
 
 @dataclass
-class _Pending:
-    index: int
-    attempts: int = 0
-    result: QueryResult | None = None
-
-
-@dataclass
 class LLMTagger:
     """The InsTag tagger over an LLM endpoint (see the module docstring)."""
 
@@ -77,40 +74,35 @@ class LLMTagger:
             return prompts.render_chat_prompt(query)
         return prompts.render_completion_prompt(query)
 
-    def tag(self, queries: Sequence[str]) -> TaggingRun:
-        states = [_Pending(i) for i in range(len(queries))]
-        calls: list[tuple[LLMCall, tuple[int, ...]]] = []
-        asking = states
-        size = max(1, min(self.batch_size, self.client.max_prompts_per_request))
+    def request_decoding(self) -> Decoding:
+        """The decoding sent: ``decoding``, with the few-shot stop sequence for the completions API."""
         decoding = self.decoding
         if self.client.api != "chat" and not decoding.stop:
             decoding = Decoding(decoding.temperature, decoding.top_p, decoding.max_tokens,
                                 stop=prompts.COMPLETION_STOP)
-        for _ in range(1 + TAG_RETRIES):
-            for start in range(0, len(asking), size):
-                batch = asking[start:start + size]
-                texts = [self.render(queries[s.index]) for s in batch]
-                call = self.client.complete(texts, decoding, Stage.TAG)
-                calls.append((call, tuple(s.index for s in batch)))
-                _settle(batch, call, len(calls) - 1)
-            asking = [s for s in asking if s.result is not None and isinstance(s.result.outcome, TagFailure)
-                      and s.result.outcome.reason in (TagFailureReason.NOT_JSON, TagFailureReason.NO_TAGS)]
-            if not asking:
-                break
-        results = tuple(s.result for s in states if s.result is not None)
-        return TaggingRun(tuple(calls), results)
+        return decoding
+
+    def tag(self, queries: Sequence[str]) -> TaggingRun:
+        size = max(1, min(self.batch_size, self.client.max_prompts_per_request))
+        asking = Asking(self.render, read_tags, self.request_decoding(), Stage.TAG, size, TAG_RETRIES)
+        asked = [Asked(query) for query in queries]
+        calls = ask_all(self.client, asking, asked)
+        results = tuple(QueryResult(tag_outcome(a.replies), len(a.replies), a.request, a.transient)
+                        for a in asked)
+        return TaggingRun(tuple((call, tuple(positions)) for call, positions in calls), results)
 
 
-def _settle(batch: Sequence[_Pending], call: LLMCall, call_index: int) -> None:
-    """Record each query's outcome from one request."""
-    for position, state in enumerate(batch):
-        state.attempts += 1
-        if call.error is not None:
-            failure = TagFailure(TagFailureReason.LLM_ERROR, call.error, "")
-            state.result = QueryResult(failure, state.attempts, call_index, transient=call.transient)
-        elif position >= len(call.choices):
-            failure = TagFailure(TagFailureReason.MISSING, "the batched answer had no choice for it", "")
-            state.result = QueryResult(failure, state.attempts, call_index)
-        else:
-            outcome = parsing.parse_tags(call.choices[position].text)
-            state.result = QueryResult(outcome, state.attempts, call_index)
+def read_tags(query: object, text: str, finish_reason: str | None) -> TagOutcome | None:
+    """One answer read: its tags, or None to ask once more (an answer that did not parse)."""
+    outcome = parsing.parse_tags(text)
+    return None if isinstance(outcome, TagFailure) and outcome.reason in RETRIED_FAILURES else outcome
+
+
+def tag_outcome(replies: Sequence[Reply]) -> TagOutcome:
+    """What a query's replies come to: the last one's tags, or a failure with its raw text (or error)."""
+    last = replies[-1]
+    if last.error is not None:
+        return TagFailure(TagFailureReason.LLM_ERROR, last.error, "")
+    if isinstance(last.answer, ParsedTags | TagFailure):
+        return last.answer
+    return parsing.parse_tags(last.text)  # still unparseable after the retry: the failure, raw text kept

@@ -19,7 +19,9 @@ The failure rule (checked first, in this order):
 
 Then: a stop request (Ctrl-C) winds down; a reached budget or deadline ends the round
 ``completed`` with that reason; the target reached with every task settled ends it ``completed``
-(``target``); otherwise more generation is asked for (:class:`Generate`) or the executor waits.
+(``target``) — with tagging on, once every complete task is tagged too (a tag attempt that failed for
+good counts as tagged: it is stored, with the raw text); otherwise more generation is asked for
+(:class:`Generate`) or the executor waits.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class RoundState:
     stage_failures: int = 0
     last_stage_failure: str = ""
     stop_requested: bool = False
+    untagged: int = 0                       # complete tasks a round with tagging on has not tagged yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +93,8 @@ class Wait:
 
 @dataclass(frozen=True, slots=True)
 class Done:
-    """The target is reached and every admitted task is settled: end ``completed`` (``target``)."""
+    """The target is reached and every admitted task is settled (and tagged, with tagging on): end
+    ``completed`` (``target``)."""
 
     reason: Literal["target"] = "target"
 
@@ -128,7 +132,7 @@ def decide(state: RoundState) -> Decision:
     if limit is not None:
         return Limit(limit)
     if state.live >= state.target:
-        return Done() if state.open_tasks == 0 else Wait()
+        return Done() if state.open_tasks == 0 and state.untagged == 0 else Wait()
     wanted = generate_wanted(state)
     return Generate(wanted) if wanted > 0 else Wait()
 

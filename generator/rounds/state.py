@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from generator.db import counts, requests
+from generator.db import counts, requests, tags
 from generator.db.models import Round
 from generator.db.statuses import LIVE_STATUSES, OPEN_STATUSES, CandidateStatus, RoundStatus, TaskStatus
 from generator.rounds import policy
@@ -57,5 +57,6 @@ def observe(session: Session, rnd: Round, now: datetime, *, full: bool = True, s
         fruitless_generates=(requests.fruitless_generates(session, rnd.id, policy.FRUITLESS_GENERATES,
                                                           after_request_id) if full else 0),
         stage_failures=stage_failures, last_stage_failure=last_stage_failure, stop_requested=stop_requested,
+        untagged=tags.count_round_untagged(session, rnd.id) if rnd.tag else 0,
     )
     return Observed(rnd.id, rnd.status, state)

@@ -4,7 +4,7 @@ Each step takes ids, calls the LLM outside any transaction, then writes its resu
 transaction. Steps are idempotent by database keys and status guards: running one twice
 (a redelivered message, a resumed run) writes nothing twice.
 
-Classification and instances take a batch of tasks of one round and send their prompts
+Classification, instances and tagging take a batch of tasks of one round and send their prompts
 ``Settings.prompts_per_request`` at a time in one completions request, as the paper's code
 did (``request_batch_size``): one request, one transaction and, in the fleet, one message for
 the whole batch. A batch of one is the unbatched case.
@@ -14,5 +14,6 @@ from generator.steps.classification import classify
 from generator.steps.context import StepContext, batch_size, chunked
 from generator.steps.generation import generate
 from generator.steps.instances import make_instances
+from generator.steps.tagging import tag_batch
 
-__all__ = ["StepContext", "batch_size", "chunked", "classify", "generate", "make_instances"]
+__all__ = ["StepContext", "batch_size", "chunked", "classify", "generate", "make_instances", "tag_batch"]

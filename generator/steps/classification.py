@@ -9,10 +9,10 @@ from generator.records import Stage
 from generator.selfinstruct import classification
 from generator.selfinstruct.params import Decoding, GenerationParams
 from generator.steps.context import StepContext, TaskRow
-from generator.steps.driver import Outcome, Reply, run_batch_step
+from generator.steps.driver import Outcome, Reply, StatusStep, run_batch_step
 
 
-class Classification:
+class Classification(StatusStep):
     """:class:`~generator.steps.driver.BatchStep` for classification: one retry of an unparseable answer
     (``classification_retries``); an answer that stays unparseable is stored as unknown (None) with
     a rejection, never as "No"; so is a task whose request was refused for good."""

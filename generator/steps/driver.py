@@ -1,56 +1,70 @@
-"""The one batch-step driver: classification and instances (and, later, tagging) are steps it runs.
+"""The one batch-step driver: classification, instances and tagging are steps it runs.
 
-A step (:class:`BatchStep`) says three things: the prompt of a task, what one reply means
-(``read``: a parsed answer, or None for "no usable answer: ask again while retries last"), and
-what a task's replies become (``outcome``: column updates, instances, rejections — the
-rejections built by the pure modules in :mod:`generator.selfinstruct`). :func:`run_batch_step`
-does the rest, the same way for every step:
+A step (:class:`BatchStep`) says what it works on (``open``: the tasks among some ids still
+waiting for it), the prompt of a task, what one reply means (``read``: a parsed answer, or None
+for "no usable answer: ask again while retries last"), what a task's replies become
+(``outcome``), and how the outcomes are written (``write``: only for the tasks whose guard this
+delivery wins). :func:`run_batch_step` does the rest, the same way for every step:
 
-1. read the tasks among the ids still in ``step.waiting_status`` (one round's);
+1. ``step.open`` the tasks among the ids (one round's);
 2. send their prompts ``batch_size`` per request; ask again, together, the tasks whose reply was
-   not usable, ``step.retries`` times at most;
-3. in one transaction: store every request, then — for the tasks whose status guard this
-   delivery wins — the column updates (one UPDATE), instances and rejections;
-4. leave the tasks of a request that failed transiently pending, and raise LLMTransientError
+   not usable, ``step.retries`` times at most (:func:`generator.llm.batching.ask_all`, the loop the
+   InsTag tagger runs too);
+3. in one transaction: store every request, then ``step.write`` the outcomes (each knows the
+   request of its task's last reply);
+4. leave the tasks of a request that failed transiently waiting, and raise LLMTransientError
    once everything else is stored. A request refused for good settles its tasks (the outcome
    sees the error) and is counted by the round policy.
+
+:class:`StatusStep` is the guard of steps that move a task's status (classification, instances):
+one guarded UPDATE of the task columns, then instances and rejections. The tag step writes its
+own table instead (``task_taggings``, one row per task: the unique key is its guard).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
+
+from sqlalchemy.orm import Session
 
 from generator.db import models, rows
 from generator.db.tasks import settle_tasks
+from generator.llm.batching import Asked, Asking, Reply, ask_all
 from generator.records import Instance, LLMCall, Rejection, Stage
 from generator.selfinstruct.params import Decoding, GenerationParams
 from generator.steps.context import (
     StepContext,
     TaskRow,
     batch_size,
-    chunked,
+    failed_transiently,
     open_tasks,
     raise_if_transient,
     request_row,
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """One reply to a task's prompt: its text and finish reason, what ``read`` made of it, or the
-    request's error (then ``text`` is empty)."""
+class StepTask(Protocol):
+    """What the driver reads of a task: its id, and the pool and round its requests are stored under."""
 
-    text: str
-    finish_reason: str | None = None
-    answer: object | None = None
-    error: str | None = None
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def pool_id(self) -> int: ...
+
+    @property
+    def round_id(self) -> int | None: ...
+
+
+TaskT = TypeVar("TaskT", bound=StepTask)
+OutcomeT = TypeVar("OutcomeT")
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What a task's replies become: task columns to set (its new status among them), integer
+    """What a status step's task becomes: task columns to set (its new status among them), integer
     columns to add to, instances to insert, rejections to store."""
 
     values: Mapping[str, object]
@@ -59,97 +73,105 @@ class Outcome:
     rejections: tuple[Rejection, ...] = ()
 
 
-class BatchStep(Protocol):
+@dataclass(frozen=True, slots=True)
+class Settled(Generic[TaskT, OutcomeT]):
+    """A task whose replies are in: its outcome, how often it was asked, the request of its last reply."""
+
+    task: TaskT
+    outcome: OutcomeT
+    attempts: int
+    request_id: int | None
+
+
+class BatchStep(Protocol[TaskT, OutcomeT]):
     """A step the driver runs over a batch of tasks (see the module docstring)."""
 
     stage: Stage
-    waiting_status: str  # the tasks it works on are in this status; every outcome moves them on
+
+    def open(self, ctx: StepContext, task_ids: Sequence[int]) -> list[TaskT]: ...
 
     def decoding(self, params: GenerationParams) -> Decoding: ...
 
     def retries(self, params: GenerationParams) -> int: ...
 
-    def prompt(self, task: TaskRow) -> str: ...
+    def prompt(self, task: TaskT) -> str: ...
 
-    def read(self, task: TaskRow, text: str, finish_reason: str | None) -> object | None: ...
+    def read(self, task: TaskT, text: str, finish_reason: str | None) -> object | None: ...
 
-    def outcome(self, task: TaskRow, replies: Sequence[Reply], params: GenerationParams) -> Outcome: ...
+    def outcome(self, task: TaskT, replies: Sequence[Reply], params: GenerationParams) -> OutcomeT: ...
 
-
-@dataclass
-class _Asked:
-    task: TaskRow
-    replies: list[Reply] = field(default_factory=list)
-    request: int = -1           # index of the call that gave the last reply
-    transient: bool = False     # the last request failed transiently: the task stays pending
-
-    @property
-    def usable(self) -> bool:
-        last = self.replies[-1] if self.replies else None
-        return last is not None and (last.answer is not None or last.error is not None)
+    def write(self, session: Session, settled: Sequence[Settled[TaskT, OutcomeT]]) -> set[int]:
+        """Store the outcomes whose guard this delivery wins; returns their task ids."""
+        ...
 
 
-def run_batch_step(ctx: StepContext, step: BatchStep, task_ids: Sequence[int]) -> dict[int, Outcome]:
-    """Run ``step`` over the tasks among ``task_ids`` still waiting for it; the outcomes stored now."""
-    tasks = open_tasks(ctx, task_ids, step.waiting_status)
-    if not tasks:
-        return {}
-    asked = [_Asked(t) for t in tasks]
-    calls = _ask_all(ctx, step, asked)
-    settled = {a.task.id: (a, step.outcome(a.task, a.replies, ctx.params)) for a in asked if not a.transient}
-    won = _store(ctx, step, tasks[0], calls, settled)
-    for call, _ in calls:
-        raise_if_transient(call)
-    return {task_id: outcome for task_id, (_, outcome) in settled.items() if task_id in won}
+class StatusStep:
+    """Open and write for steps that move a task on from ``waiting_status`` (see the module docstring)."""
 
+    waiting_status: str
 
-Sent = list[tuple[LLMCall, list[int]]]  # each request and the tasks of its prompts, in order
+    def open(self, ctx: StepContext, task_ids: Sequence[int]) -> list[TaskRow]:
+        return open_tasks(ctx, task_ids, self.waiting_status)
 
-
-def _ask_all(ctx: StepContext, step: BatchStep, asked: list[_Asked]) -> Sent:
-    """Send the prompts in batches, then again for the unusable replies while retries last."""
-    calls: Sent = []
-    asking = asked
-    for _ in range(1 + step.retries(ctx.params)):
-        for batch in chunked(asking, batch_size(ctx)):
-            calls.append((_ask(ctx, step, batch), [a.task.id for a in batch]))
-            for a in batch:
-                a.request = len(calls) - 1
-        asking = [a for a in asking if not a.usable and not a.transient]
-        if not asking:
-            break
-    return calls
-
-
-def _ask(ctx: StepContext, step: BatchStep, batch: list[_Asked]) -> LLMCall:
-    call = ctx.client.complete([step.prompt(a.task) for a in batch], step.decoding(ctx.params), step.stage)
-    if call.error is not None:
-        for a in batch:
-            a.replies.append(Reply("", None, None, call.error))
-            a.transient = call.transient
-        return call
-    for a, choice in zip(batch, call.choices, strict=True):
-        answer = step.read(a.task, choice.text, choice.finish_reason)
-        a.replies.append(Reply(choice.text, choice.finish_reason, answer))
-    return call
-
-
-def _store(ctx: StepContext, step: BatchStep, first: TaskRow, calls: Sent,
-           settled: Mapping[int, tuple[_Asked, Outcome]]) -> set[int]:
-    """Every request, then what the tasks whose guard wins become, in one transaction."""
-    pool_id, round_id = first.pool_id, first.round_id
-    with ctx.sessions.begin() as session:
-        request_ids = [rows.insert_request(session, request_row(ctx, pool_id, round_id, call, ids))
-                       for call, ids in calls]
-        won = settle_tasks(session, step.waiting_status, {i: o.values for i, (_, o) in settled.items()},
-                           {i: o.increments for i, (_, o) in settled.items()})
+    def write(self, session: Session, settled: Sequence[Settled[TaskRow, Outcome]]) -> set[int]:
+        if not settled:
+            return set()
+        won = settle_tasks(session, self.waiting_status, {s.task.id: s.outcome.values for s in settled},
+                           {s.task.id: s.outcome.increments for s in settled})
         # Only a task whose guard this delivery won is written for: plain inserts are exact.
+        mine = [s for s in settled if s.task.id in won]
         rows.insert_rows(session, models.Instance, [
-            {"task_id": i, "position": n, "input": x.input, "output": x.output}
-            for i, (_, o) in settled.items() if i in won for n, x in enumerate(o.instances)
+            {"task_id": s.task.id, "position": n, "input": x.input, "output": x.output}
+            for s in mine for n, x in enumerate(s.outcome.instances)
         ])
         rows.insert_rows(session, models.Rejection, [
-            rows.rejection_row(pool_id, round_id, r, request_id=request_ids[a.request], task_id=i)
-            for i, (a, o) in settled.items() if i in won for r in o.rejections
+            rows.rejection_row(s.task.pool_id, s.task.round_id, r, request_id=s.request_id, task_id=s.task.id)
+            for s in mine for r in s.outcome.rejections
         ])
-    return won
+        return won
+
+
+@dataclass(frozen=True, slots=True)
+class StepRun(Generic[OutcomeT]):
+    """What one driver run stored (outcomes by task id) and how many tasks it left waiting."""
+
+    outcomes: dict[int, OutcomeT]
+    left_waiting: int
+    calls: tuple[LLMCall, ...]
+
+
+def run_batch_step(ctx: StepContext, step: BatchStep[TaskT, OutcomeT],
+                   task_ids: Sequence[int]) -> dict[int, OutcomeT]:
+    """Run ``step`` over the tasks among ``task_ids`` still waiting for it; the outcomes stored now.
+
+    Raises LLMTransientError (after storing everything else) if a request failed transiently."""
+    run = drive(ctx, step, task_ids)
+    for call in run.calls:
+        raise_if_transient(call)
+    return run.outcomes
+
+
+def drive(ctx: StepContext, step: BatchStep[TaskT, OutcomeT], task_ids: Sequence[int]) -> StepRun[OutcomeT]:
+    """:func:`run_batch_step` without the raise: the caller decides what tasks left waiting mean."""
+    tasks = step.open(ctx, task_ids)
+    if not tasks:
+        return StepRun({}, 0, ())
+    asked = [Asked(t) for t in tasks]
+    asking = Asking(step.prompt, step.read, step.decoding(ctx.params), step.stage, batch_size(ctx),
+                    step.retries(ctx.params))
+    calls = ask_all(ctx.client, asking, asked)
+    done = [a for a in asked if not a.transient]
+    outcomes = {a.item.id: step.outcome(a.item, a.replies, ctx.params) for a in done}
+    pool_id, round_id = tasks[0].pool_id, tasks[0].round_id
+    with ctx.sessions.begin() as session:
+        request_ids = [rows.insert_request(session, request_row(ctx, pool_id, round_id, call,
+                                                                [tasks[i].id for i in positions]))
+                       for call, positions in calls]
+        settled = [Settled(a.item, outcomes[a.item.id], len(a.replies), request_ids[a.request]) for a in done]
+        won = step.write(session, settled)
+    return StepRun({i: o for i, o in outcomes.items() if i in won}, len(asked) - len(done),
+                   tuple(c for c, _ in calls if failed_transiently(c)))
+
+
+__all__ = ["BatchStep", "Outcome", "Reply", "Settled", "StatusStep", "StepRun", "StepTask", "drive",
+           "run_batch_step"]

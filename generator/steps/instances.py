@@ -9,10 +9,10 @@ from generator.records import Stage
 from generator.selfinstruct import instances
 from generator.selfinstruct.params import Decoding, GenerationParams
 from generator.steps.context import StepContext, TaskRow
-from generator.steps.driver import Outcome, Reply, run_batch_step
+from generator.steps.driver import Outcome, Reply, StatusStep, run_batch_step
 
 
-class Instances:
+class Instances(StatusStep):
     """:class:`~generator.steps.driver.BatchStep` for instances: output-first prompts for classification
     tasks, input-first otherwise; one ask; a task ends ``complete`` with its kept instances or
     ``no_instances`` with the rejection the pure module builds."""

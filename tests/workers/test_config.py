@@ -17,6 +17,7 @@ from generator.testing.services import REDIS_URL
 from workers import tasks
 from workers.app import QUEUES, TASK_ROUTES, celery_config, make_app
 from workers.broker import Transport
+from workers.queues import DEFAULT_WORKER_QUEUES
 from workers.schedule import beat_schedule, read_schedule
 
 
@@ -32,19 +33,20 @@ def test_delivery_is_at_least_once_with_one_message_per_process() -> None:
     assert conf["task_ignore_result"] is True  # results live in the database
 
 
-def test_every_stage_has_its_own_queue_and_tag_is_routed_without_a_task() -> None:
+def test_every_stage_has_its_own_queue_and_tagging_and_normalization_go_to_the_tag_queue() -> None:
     app = make_app(load_settings(broker_url="redis://h:6379/0"))
     app.loader.import_default_modules()
     queues = {name: route["queue"] for name, route in TASK_ROUTES.items()}
     assert queues["selfinstruct.generate"] == "generate" and queues["selfinstruct.admit"] == "admit"
     assert queues["selfinstruct.classify"] == "classify" and queues["selfinstruct.instances"] == "instances"
-    assert queues["selfinstruct.tag*"] == "tag" and set(queues.values()) == set(QUEUES)
-    assert app.amqp.router.route({}, "selfinstruct.tag_instruction")["queue"].name == "tag"
-    assert not [name for name in tasks.app.tasks if name.startswith("selfinstruct.tag")]
+    assert set(queues.values()) == set(QUEUES) and set(DEFAULT_WORKER_QUEUES) == set(QUEUES)
+    for name in ("selfinstruct.tag", "selfinstruct.normalize_tags"):
+        assert app.amqp.router.route({}, name)["queue"].name == "tag", name
+        assert name in tasks.app.tasks, name
 
 
 def test_stage_tasks_retry_transient_errors_only() -> None:
-    for name in ("generate", "admit", "classify", "instances"):
+    for name in ("generate", "admit", "classify", "instances", "tag", "normalize_tags"):
         task = tasks.app.tasks[f"selfinstruct.{name}"]
         assert task.autoretry_for == (TransientError, OperationalError), name
         assert task.retry_backoff and task.retry_jitter and task.max_retries == 8
@@ -56,7 +58,10 @@ def test_schedule_file_rounds_and_tick(tmp_path: Path) -> None:
         "tick_s: 5\n"
         "rounds:\n"
         "  - {pool: main, every_minutes: 30, instructions: 200, until_pool_size: 50000}\n"
-        "  - {cron: '0 3 * * 1', instructions: 50, budget_tokens: 100000, deadline_minutes: 45}\n"
+        "  - {cron: '0 3 * * 1', instructions: 50, budget_tokens: 100000, deadline_minutes: 45, tag: true}\n"
+        "normalize:\n"
+        "  - {pool: main, every_minutes: 360}\n"
+        "  - {cron: '0 4 * * *'}\n"
     )
     entries = beat_schedule(load_settings(), path)
     tick = entries["selfinstruct-tick"]
@@ -64,9 +69,14 @@ def test_schedule_file_rounds_and_tick(tmp_path: Path) -> None:
     every = entries["selfinstruct-round-0-main"]
     assert every["schedule"] == timedelta(minutes=30)
     assert every["kwargs"] == {"pool": "main", "instructions": 200, "until_pool_size": 50000,
-                               "budget_tokens": None, "deadline_minutes": None, "steer": "none"}
-    weekly = entries["selfinstruct-round-1-default"]["schedule"]
-    assert isinstance(weekly, crontab) and weekly.hour == {3} and weekly.day_of_week == {1}
+                               "budget_tokens": None, "deadline_minutes": None, "steer": "none", "tag": False}
+    weekly = entries["selfinstruct-round-1-default"]
+    assert isinstance(weekly["schedule"], crontab) and weekly["schedule"].hour == {3}
+    assert weekly["schedule"].day_of_week == {1} and weekly["kwargs"]["tag"] is True
+    assert entries["selfinstruct-normalize-0-main"] == {
+        "task": "selfinstruct.normalize_tags", "schedule": timedelta(minutes=360), "kwargs": {"pool": "main"}}
+    nightly = entries["selfinstruct-normalize-1-default"]
+    assert nightly["kwargs"] == {"pool": "default"} and nightly["schedule"].hour == {4}
     assert list(beat_schedule(load_settings(fleet_tick_s=7))) == ["selfinstruct-tick"]
 
 
@@ -74,6 +84,9 @@ def test_schedule_file_rounds_and_tick(tmp_path: Path) -> None:
     ("rounds:\n  - {every_minutes: 5}\n", "rounds.0.instructions"),
     ("rounds:\n  - {instructions: 5}\n", "exactly one of every_minutes or cron"),
     ("rounds:\n  - {instructions: 5, cron: '* *'}\n", "cron needs 5 fields"),
+    ("normalize:\n  - {pool: main}\n", "exactly one of every_minutes or cron"),
+    ("normalize:\n  - {every_minutes: 5, instructions: 3}\n", "normalize.0.instructions"),
+    ("rounds:\n  - {instructions: 5, every_minutes: 5, tag: maybe}\n", "rounds.0.tag"),
     ("tick: 3\n", "tick"),
     ("rounds: [\n", "not YAML"),
 ])

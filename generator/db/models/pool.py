@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from generator.db.models.base import Base, CleanText, utcnow
@@ -42,6 +42,8 @@ class Round(Base):
     error: Mapped[str | None] = mapped_column(CleanText, nullable=True)
     # The round's SteeringParams (generator.steering); NULL is the plain loop (strategy "none").
     steering: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # A fleet round with tagging on: each complete task is tagged (InsTag) before the round is done.
+    tag: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
     pool: Mapped[Pool] = relationship()
