@@ -16,6 +16,7 @@ from generator.selfinstruct.params import GenerationParams
 from generator.selfinstruct.seeds import load_seed_tasks
 from generator.settings import Settings
 from generator.steps import StepContext
+from generator.steps.coverage import coverage_for
 
 
 def sessions_for(settings: Settings) -> sessionmaker[Session]:
@@ -54,7 +55,7 @@ def step_context(
 
         with EmbeddedServer(settings) as server:
             client = throttled_client(settings, base_url=server.base_url, model=server.model, stop=stop)
-            yield StepContext(sessions, client, params, settings, random.Random(seed))
+            yield StepContext(sessions, client, params, settings, random.Random(seed), coverage_for(settings))
     else:
         client = throttled_client(settings, stop=stop)
-        yield StepContext(sessions, client, params, settings, random.Random(seed))
+        yield StepContext(sessions, client, params, settings, random.Random(seed), coverage_for(settings))

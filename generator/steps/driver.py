@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, cast
 
 from generator.db import models, rows
 from generator.db.tasks import settle_tasks
@@ -76,6 +76,18 @@ class BatchStep(Protocol):
     def outcome(self, task: TaskRow, replies: Sequence[Reply], params: GenerationParams) -> Outcome: ...
 
 
+class GroupingStep(BatchStep, Protocol):
+    """A step that may judge ``per_prompt`` tasks in one prompt on its first attempt (retries: one each)."""
+
+    per_prompt: int
+
+    def group_decoding(self, params: GenerationParams, count: int) -> Decoding: ...
+
+    def group_prompt(self, tasks: Sequence[TaskRow]) -> str: ...
+
+    def read_group(self, tasks: Sequence[TaskRow], text: str, finish_reason: str | None) -> list[object | None]: ...
+
+
 @dataclass
 class _Asked:
     task: TaskRow
@@ -110,9 +122,11 @@ def _ask_all(ctx: StepContext, step: BatchStep, asked: list[_Asked]) -> Sent:
     """Send the prompts in batches, then again for the unusable replies while retries last."""
     calls: Sent = []
     asking = asked
-    for _ in range(1 + step.retries(ctx.params)):
-        for batch in chunked(asking, batch_size(ctx)):
-            calls.append((_ask(ctx, step, batch), [a.task.id for a in batch]))
+    for attempt in range(1 + step.retries(ctx.params)):
+        # A grouping step asks several tasks per prompt first; what stays unusable is asked one by one.
+        group = getattr(step, "per_prompt", 1) if attempt == 0 else 1
+        for batch in chunked(asking, batch_size(ctx) * group):
+            calls.append((_ask(ctx, step, batch, group), [a.task.id for a in batch]))
             for a in batch:
                 a.request = len(calls) - 1
         asking = [a for a in asking if not a.usable and not a.transient]
@@ -121,7 +135,9 @@ def _ask_all(ctx: StepContext, step: BatchStep, asked: list[_Asked]) -> Sent:
     return calls
 
 
-def _ask(ctx: StepContext, step: BatchStep, batch: list[_Asked]) -> LLMCall:
+def _ask(ctx: StepContext, step: BatchStep, batch: list[_Asked], group: int = 1) -> LLMCall:
+    if group > 1:
+        return _ask_grouped(ctx, cast(GroupingStep, step), batch, group)
     call = ctx.client.complete([step.prompt(a.task) for a in batch], step.decoding(ctx.params), step.stage)
     if call.error is not None:
         for a in batch:
@@ -131,6 +147,23 @@ def _ask(ctx: StepContext, step: BatchStep, batch: list[_Asked]) -> LLMCall:
     for a, choice in zip(batch, call.choices, strict=True):
         answer = step.read(a.task, choice.text, choice.finish_reason)
         a.replies.append(Reply(choice.text, choice.finish_reason, answer))
+    return call
+
+
+def _ask_grouped(ctx: StepContext, step: GroupingStep, batch: list[_Asked], group: int) -> LLMCall:
+    """One prompt per ``group`` tasks; every task of a prompt gets its reply's text and its own answer."""
+    groups = list(chunked(batch, group))
+    prompts = [step.group_prompt([a.task for a in g]) for g in groups]
+    call = ctx.client.complete(prompts, step.group_decoding(ctx.params, group), step.stage)
+    if call.error is not None:
+        for a in batch:
+            a.replies.append(Reply("", None, None, call.error))
+            a.transient = call.transient
+        return call
+    for g, choice in zip(groups, call.choices, strict=True):
+        answers = step.read_group([a.task for a in g], choice.text, choice.finish_reason)
+        for a, answer in zip(g, answers, strict=True):
+            a.replies.append(Reply(choice.text, choice.finish_reason, answer))
     return call
 
 
