@@ -25,7 +25,7 @@ from generator.db.statuses import RoundStatus, TaskStatus
 from generator.errors import LLMTransientError
 from generator.rounds import policy
 from generator.rounds.ending import finish
-from generator.rounds.ordering import order_by_prompt_prefix, request_slots
+from generator.rounds.ordering import order_by_prompt_prefix, request_slots, same_stage_first
 from generator.rounds.state import observe
 from generator.steering.params import SteeringParams
 from generator.steps.admission import PoolIndex, admit_pending
@@ -59,6 +59,7 @@ class RoundRunner:
         self._stage_failures = 0
         self._last_failure = ""
         self._last_progress = 0.0
+        self._last_kind = ""  # the kind of the job submitted last (see ordering.same_stage_first)
         self._resumed_after = 0  # requests up to this id were sent before this run (see observe)
         self._slots = request_slots(ctx.settings, ctx.settings.embedded_prefix_ordering)
 
@@ -125,10 +126,13 @@ class RoundRunner:
     def _start(self, pool: ThreadPoolExecutor, jobs: list[Job], generate: int, round_id: int) -> None:
         """Submit stage jobs, then generate jobs up to ``generate`` in flight, within the concurrency."""
         slots = self._slots
+        if slots == 1:  # one request at a time: stay on the stage whose prefix the server holds
+            jobs = same_stage_first(jobs, self._last_kind)
         for job in jobs:
             if len(self._inflight) >= slots:
                 return
             self._inflight[pool.submit(self._do, job)] = job
+            self._last_kind = job[0]
         generating = sum(1 for kind, _ in self._inflight.values() if kind == "generate")
         while generating < generate and len(self._inflight) < slots:
             job = ("generate", (round_id,))
