@@ -41,7 +41,8 @@ def _single(client: LLMClient, texts: list[str], params: GenerationParams) -> tu
         call = client.complete([classification.render_classification_prompt(text)],
                                params.classification_decoding, Stage.CLASSIFY)
         tokens += call.prompt_tokens + call.completion_tokens
-        answers.append(None if call.error else classification.parse_classification_answer(call.choices[0].text))
+        text = "" if call.error else call.choices[0].text
+        answers.append(None if call.error else classification.parse_classification_answer(text))
     return answers, tokens
 
 

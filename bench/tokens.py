@@ -53,9 +53,9 @@ from generator.llm.embedded_log import PrefixReuse
 from generator.llm.ratelimit import throttled_client
 from generator.rounds.runner import RoundRunner
 from generator.settings import Settings, load_settings
+from generator.steps import StepContext
 from generator.testing.llm_double import ScriptedLLMServer
 from generator.testing.responders import SelfInstructResponder
-from generator.steps import StepContext
 from generator.wiring import ensure_seeded_pool, params_of, sessions_for, step_context
 
 EMBEDDED_ARMS: dict[str, dict[str, Any]] = {

@@ -121,7 +121,8 @@ class RoundRunner:
         """Batches of the round's complete, untagged tasks with no tag job in flight (InsTag tagging)."""
         busy = {i for kind, ids in self._inflight.values() if kind == "tag" for i in ids[2:]}
         free = [t.task_id for t in tags.untagged_tasks(session, pool_id, round_id) if t.task_id not in busy]
-        return [("tag", (pool_id, round_id, *batch)) for batch in steps.chunked(free, steps.batch_size(self.ctx))]
+        batches = steps.chunked(free, steps.batch_size(self.ctx))
+        return [("tag", (pool_id, round_id, *batch)) for batch in batches]
 
     def _start(self, pool: ThreadPoolExecutor, jobs: list[Job], generate: int, round_id: int) -> None:
         """Submit stage jobs, then generate jobs up to ``generate`` in flight, within the concurrency."""

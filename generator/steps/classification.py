@@ -74,7 +74,8 @@ class Classification:
     def read(self, task: TaskRow, text: str, finish_reason: str | None) -> object | None:
         return classification.parse_classification_answer(text)
 
-    def read_group(self, tasks: Sequence[TaskRow], text: str, finish_reason: str | None) -> list[object | None]:
+    def read_group(self, tasks: Sequence[TaskRow], text: str,
+                   finish_reason: str | None) -> list[object | None]:
         return list(classification.parse_multi_answer(text, len(tasks)))
 
     def outcome(self, task: TaskRow, replies: Sequence[Reply], params: GenerationParams) -> Outcome:

@@ -115,12 +115,14 @@ class PoolCoverage:
                     raws = self.tagger.tag([text for _, _, text in fresh])
                     state.counts.add({t: raw for (t, _, _), raw in zip(fresh, raws, strict=True)})
             else:
-                state.last_tagging, stored = coverage_reads.taggings_after(session, pool_id, state.last_tagging)
+                state.last_tagging, stored = coverage_reads.taggings_after(
+                    session, pool_id, state.last_tagging)
                 # Only live tasks count (a task is admitted, hence seen above, before it can be tagged).
                 live = {t: raws for t, raws in stored.items() if t in state.seeds or t in state.machine}
                 if live:
                     state.counts.add(live)
-            retired = example_reads.retired_machine_tasks(session, pool_id, state.last_id) & set(state.machine)
+            retired = example_reads.retired_machine_tasks(session, pool_id, state.last_id)
+            retired &= set(state.machine)
             if retired:
                 state.counts.remove(retired)
                 for task_id in retired:
@@ -155,7 +157,8 @@ def coverage_for(settings: Settings) -> PoolCoverage:
 
     def embedder() -> Embedder:
         return build_embedder(settings.instag_embedder, base_url=settings.instag_embedding_base_url or "",
-                              model=settings.instag_embedding_model or "", api_key=settings.llm_api_key or "none")
+                              model=settings.instag_embedding_model or "",
+                              api_key=settings.llm_api_key or "none")
 
     tagger = LexicalTagger() if settings.steering_tagger == "lexical" else None
     return PoolCoverage(tagger=tagger, embedder=embedder)
@@ -163,7 +166,8 @@ def coverage_for(settings: Settings) -> PoolCoverage:
 
 def tag_round_tasks(ctx: StepContext, pool_id: int, round_id: int, task_ids: Sequence[int]) -> dict[str, int]:
     """Tag (InsTag, through ``ctx.client``, stored as stage ``tag``) the round's complete, still untagged
-    tasks among ``task_ids``: the in-process steered round's tag job. Idempotent (a tagged task is skipped)."""
+    tasks among ``task_ids``: the in-process steered round's tag job. Idempotent (a tagged task is
+    skipped)."""
     from generator.steps.tagging import tag_tasks
 
     wanted = set(task_ids)

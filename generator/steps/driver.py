@@ -85,7 +85,8 @@ class GroupingStep(BatchStep, Protocol):
 
     def group_prompt(self, tasks: Sequence[TaskRow]) -> str: ...
 
-    def read_group(self, tasks: Sequence[TaskRow], text: str, finish_reason: str | None) -> list[object | None]: ...
+    def read_group(self, tasks: Sequence[TaskRow], text: str,
+                   finish_reason: str | None) -> list[object | None]: ...
 
 
 @dataclass

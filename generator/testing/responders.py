@@ -86,7 +86,8 @@ class SelfInstructResponder:
     """A callable ``(prompt) -> completion`` imitating a base model on this project's prompts."""
 
     def __init__(self, seed: int = 0, garbage_rate: float = 0.0, near_duplicate_rate: float = 0.0,
-                 blacklisted_rate: float = 0.0, items_per_answer: int = 5, multi_flip_rate: float = 0.0) -> None:
+                 blacklisted_rate: float = 0.0, items_per_answer: int = 5,
+                 multi_flip_rate: float = 0.0) -> None:
         self.seed = seed
         self.garbage_rate = garbage_rate
         self.near_duplicate_rate = near_duplicate_rate

@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from generator.db import repository as repo
 from generator.db.models import LLMRequest, Round, Task, TaskTagging
+from generator.db.tags import tagged_tasks, untagged_tasks
 from generator.rounds.runner import RoundRunner
 from generator.steering import SteeringParams, Strategy
 from generator.steering.hints import hint_sentence
 from generator.steering.incremental import rule_form
-from generator.db.tags import tagged_tasks, untagged_tasks
 from generator.steps import StepContext
 from generator.steps.tagging import tag_tasks
 from generator.testing.llm_double import ScriptedLLMServer
