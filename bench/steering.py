@@ -17,11 +17,20 @@ Endpoint: the embedded default (llama.cpp + Gemma 3 270M) unless SELFINSTRUCT_LL
 (and _MODEL, _API_KEY, _API) point at another OpenAI-compatible one; ``--double`` uses the
 scripted test double instead (a smoke run: its answers ignore the prompt's meaning).
 
-Tagger: the lexical stand-in (``generator/steering/lexical.py``: lead verb + content words),
-the same one steered rounds count coverage with (InsTag's LLM tagger is not on main yet).
-Vocabulary (``--vocabulary instag``, the default): one InsTag normalization (frequency, rule,
-semantic with WordLlama, association; thresholds scaled to the number of tagged tasks) over
-the seeds' and every arm's tagged tasks, so all arms are scored against the same version.
+Tagger (``--tagger instag``, the default): InsTag's LLM tagger on the same endpoint, everywhere.
+Every arm starts from one template pool whose 175 seeds were tagged once and normalized into one
+vocabulary version (``workdir/template.db``, reused from a ``--keep`` folder), so the steered
+rounds' coverage starts from the seeds' tags and maps each new tag through that same version while
+the round tags its own tasks as they complete (requests of stage ``tag``, inside the round's
+budget; the ``tag_tokens`` column). For scoring, a kept task's tags are the ones its round stored,
+else (every task of ``none``, the last ones of the others) the same tagger run afterwards (greedy,
+so the same tags its round would have stored); the bench prints the check that one model tagged
+everything. ``--tagger lexical``: the lexical stand-in (generator/steering/lexical.py) in-round and
+for scoring. Vocabulary (``--vocabulary instag``, the default): one InsTag normalization
+(frequency, rule, semantic with WordLlama, association; thresholds scaled to the number of tagged
+tasks) over the seeds' and every arm's tagged tasks, so all arms are scored against the same
+version. Verb–noun pairs: generator/analysis/verbnoun.py (spaCy), distinct (verb, noun) pairs of
+the kept instructions per 1,000 kept.
 
     python bench/steering.py --seeds 3 --budget-tokens 12000 [--keep DIR]
     python bench/steering.py --seeds 3 --rescore DIR     # score kept pools again, no LLM calls
