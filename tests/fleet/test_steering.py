@@ -28,7 +28,7 @@ def test_a_steered_fleet_round_stores_every_prompts_aims_and_admits_exactly(tmp_
         f.worker("w1")
         f.worker("w2")
         f.wait_ready("w1", "w2")
-        # Fleet coverage reads the stored InsTag tags: the seeds are tagged first (as `selfinstruct tag` does).
+        # Fleet coverage reads the stored InsTag tags: the seeds are tagged first (`selfinstruct tag`).
         ctx = scripted_context(f.settings.database_url, server.base_url)
         with ctx.sessions() as session:
             seeds = untagged_tasks(session, 1)

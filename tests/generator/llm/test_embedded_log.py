@@ -18,7 +18,8 @@ Llama._create_completion: cache hit
 def test_a_log_sums_its_prefix_hits_evaluated_tokens_cache_hits_and_timings() -> None:
     assert prefix_reuse(LOG) == PrefixReuse(
         completions=2, prefix_hits=1, reused_tokens=637, evaluated_tokens=656, ram_cache_hits=1,
-        ram_cache_misses=1, prompt_eval_ms=2636.99 + 897.69, generation_ms=29.97 + 701.94, generated_tokens=43)
+        ram_cache_misses=1, prompt_eval_ms=2636.99 + 897.69, generation_ms=29.97 + 701.94,
+        generated_tokens=43)
     assert round(prefix_reuse(LOG).reused_share or 0, 3) == round(637 / (637 + 656), 3)
 
 
