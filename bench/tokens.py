@@ -14,15 +14,26 @@ llama.cpp always reuses the prefix it evaluated last; that cannot be switched of
 still gets the hits its interleaving leaves. The server does not report cached tokens
 (``cached`` stays unknown there). With ``--double`` the arms run against the scripted double with its
 prompt cache off / on, which reports ``usage.prompt_tokens_details.cached_tokens`` like OpenAI; with
-SELFINSTRUCT_LLM_BASE_URL set the same round runs once on that endpoint.
+SELFINSTRUCT_LLM_BASE_URL set the same round runs once on that endpoint. On the embedded server
+each arm also prints what the server's log says (generator/llm/embedded_log.py): prompt tokens
+reused from its slot (llama.cpp's ``n_past`` prefix match) vs evaluated, RAM-cache hits, and the
+server's prompt-eval vs generation milliseconds. The load average is printed before and after.
+
+``--classify-agreement K`` instead measures multi-task classification on the same endpoint: the
+first ``--agreement-tasks`` seed instructions classified one per prompt and K per prompt (JSON
+answer), printing the agreement rate, each layout's accuracy against the seeds' own labels, and
+the tokens saved (the figure SELFINSTRUCT_CLASSIFY_PER_PROMPT_AGREEMENT asks for on base models).
 
     .venv/bin/python bench/tokens.py --instructions 5
     .venv/bin/python bench/tokens.py --double --instructions 50
+    .venv/bin/python bench/tokens.py --classify-agreement 5 [--double]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import random
 import sys
 import tempfile
 import time
@@ -37,8 +48,12 @@ from sqlalchemy import func, select
 
 from generator.db import repository as repo
 from generator.db.models import LLMRequest, Task
+from generator.llm.embedded import EmbeddedServer
+from generator.llm.embedded_log import PrefixReuse
+from generator.llm.ratelimit import throttled_client
 from generator.rounds.runner import RoundRunner
 from generator.settings import Settings, load_settings
+from generator.steps import StepContext
 from generator.testing.llm_double import ScriptedLLMServer
 from generator.testing.responders import SelfInstructResponder
 from generator.wiring import ensure_seeded_pool, params_of, sessions_for, step_context
@@ -69,10 +84,20 @@ def run_arm(base: Settings, overrides: dict[str, Any], instructions: int, seed: 
         with sessions.begin() as session:
             pool = ensure_seeded_pool(session, settings, "bench")
             params, round_id = params_of(pool), repo.open_round(session, pool, instructions).id
-        with step_context(settings, params, sessions, seed) as ctx:
-            started = time.perf_counter()
-            counts = RoundRunner(ctx).run(round_id)
-            wall = time.perf_counter() - started
+        reuse: PrefixReuse | None = None
+        if settings.embedded:  # the server here rather than in step_context: its log is read at stop
+            with EmbeddedServer(settings) as server:
+                client = throttled_client(settings, base_url=server.base_url, model=server.model)
+                ctx = StepContext(sessions, client, params, settings, random.Random(seed))
+                started = time.perf_counter()
+                counts = RoundRunner(ctx).run(round_id)
+                wall = time.perf_counter() - started
+            reuse = server.reuse
+        else:
+            with step_context(settings, params, sessions, seed) as ctx:
+                started = time.perf_counter()
+                counts = RoundRunner(ctx).run(round_id)
+                wall = time.perf_counter() - started
         with sessions() as session:
             rows = session.execute(select(
                 LLMRequest.stage, func.count(), func.sum(LLMRequest.prompt_tokens),
@@ -83,7 +108,7 @@ def run_arm(base: Settings, overrides: dict[str, Any], instructions: int, seed: 
                 Task.round_id == round_id, Task.status == "complete")) or 0
     stages = {str(r[0]): {"requests": r[1], "prompt": r[2] or 0, "cached": r[3] if r[4] else None,
                           "completion": r[5] or 0} for r in rows}
-    return {"wall_s": wall, "kept": kept, "status": counts.status, "stages": stages}
+    return {"wall_s": wall, "kept": kept, "status": counts.status, "stages": stages, "reuse": reuse}
 
 
 def _per(value: float | None, kept: int) -> str:
@@ -107,6 +132,19 @@ def report(name: str, result: dict[str, Any]) -> None:
         print(f"  {stage:10s} prompt {_per(s['prompt'], kept)} · cached {_per(s['cached'], kept)}{share}"
               f" · completion {_per(s['completion'], kept)} tokens/kept"
               f" · {_per(s['requests'], kept)} requests/kept")
+    reuse = result.get("reuse")
+    if reuse is not None:
+        share = f"{100 * reuse.reused_share:.0f} %" if reuse.reused_share is not None else "?"
+        print(f"  server log: {reuse.completions} completions · prompt tokens reused from the slot "
+              f"{reuse.reused_tokens} vs evaluated {reuse.evaluated_tokens} ({share} reused, "
+              f"{reuse.prefix_hits} prefix hits) · RAM cache hits {reuse.ram_cache_hits} / misses "
+              f"{reuse.ram_cache_misses} · prompt eval {reuse.prompt_eval_ms / 1000:.1f} s, generation "
+              f"{reuse.generation_ms / 1000:.1f} s for {reuse.generated_tokens} tokens")
+    print(f"  load average after the arm: {_load()}", flush=True)
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -116,8 +154,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--double", action="store_true", help="scripted double with its prompt cache off/on")
     parser.add_argument("--arms", default=",".join(EMBEDDED_ARMS), help="embedded arms, comma-separated")
+    parser.add_argument("--classify-agreement", type=int, metavar="K", help="measure K tasks per prompt")
+    parser.add_argument("--agreement-tasks", type=int, default=40)
     args = parser.parse_args(argv)
     base = load_settings()
+    print(f"load average before: {_load()}", flush=True)
+    if args.classify_agreement:
+        from bench.classify_agreement import measure
+
+        with _endpoint(args.double, False) as endpoint:
+            measure(base.model_copy(update=endpoint), args.classify_agreement, args.agreement_tasks)
+        print(f"load average after: {_load()}")
+        return
     results: dict[str, dict[str, Any]] = {}
     if args.double:
         for name, cache in (("cache-off", False), ("cache-on", True)):

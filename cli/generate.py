@@ -42,6 +42,9 @@ def generate(
         "--deadline", help="Stop the round at this ISO 8601 moment; naive = local.",
         callback=fleet.check_deadline)] = None,
     steer: fleet.SteerOpt = Strategy.NONE,
+    classify_per_prompt: Annotated[int | None, typer.Option(
+        "--classify-per-prompt", min=1, max=20,
+        help="Tasks judged per classification prompt, JSON answer (chat models; default 1).")] = None,
 ) -> None:
     """Run one round in-process until N new instructions are admitted, classified and have instances.
 
@@ -51,9 +54,13 @@ def generate(
     """
     from generator.settings import load_settings
     from generator.steering.params import SteeringParams
+    from generator.steps.classification import classify_per_prompt as checked
     from generator.wiring import sessions_for
 
     settings = load_settings()
+    if classify_per_prompt is not None:
+        settings = settings.model_copy(update={"classify_per_prompt": classify_per_prompt})
+    checked(settings)  # here, so a refusal (a base model without a measured agreement) comes before any work
     limits = RoundLimits(budget_tokens, fleet.parse_deadline(deadline), SteeringParams(steer))
     if settings.broker_url is not None:
         fleet.generate_on_fleet(settings, pool, instructions, limits.budget_tokens, limits.deadline,

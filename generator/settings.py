@@ -84,6 +84,14 @@ class Settings(BaseSettings):
     instag_embedder: str = "wordllama"
     instag_embedding_model: str | None = None
     instag_embedding_base_url: str | None = None
+    # Steering (issue 14): in-round tag counts come from stored InsTag tags (default; an in-process
+    # steered round tags its tasks as they complete) or, only when set, the lexical stand-in tagger.
+    steering_tagger: Literal["instag", "lexical"] = "instag"
+    # Classification (issue 15): tasks judged in one prompt with a JSON answer (1 = one task per prompt,
+    # the paper's). Refused on a completions (base) model unless the agreement with single-task answers
+    # has been measured there (bench/tokens.py --classify-agreement) and is given here.
+    classify_per_prompt: int = Field(default=1, ge=1, le=20)
+    classify_per_prompt_agreement: float | None = Field(default=None, ge=0, le=1)
     broker_url: str | None = None
     result_backend: str | None = None
     redis_url: str | None = None

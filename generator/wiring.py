@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the steps (and what they import) are loaded by step_context
     from generator.instag.embedding import Embedder
     from generator.llm.client import LLMClient
     from generator.steps import StepContext
+    from generator.steps.coverage import PoolCoverage
 
 
 def sessions_for(settings: Settings) -> sessionmaker[Session]:
@@ -43,6 +44,16 @@ def embedder_for(settings: Settings) -> Embedder:
 
     return build_embedder(settings.instag_embedder, base_url=settings.instag_embedding_base_url or "",
                           model=settings.instag_embedding_model or "", api_key=settings.llm_api_key or "none")
+
+
+def coverage_for(settings: Settings) -> PoolCoverage:
+    """The tag counts steered rounds read: stored InsTag tags (default) mapped with the one embedder,
+    or, only when SELFINSTRUCT_STEERING_TAGGER=lexical, the lexical stand-in."""
+    from generator.steering.lexical import LexicalTagger
+    from generator.steps.coverage import PoolCoverage
+
+    tagger = LexicalTagger() if settings.steering_tagger == "lexical" else None
+    return PoolCoverage(tagger=tagger, embedder=lambda: embedder_for(settings))
 
 
 def params_of(pool: Pool) -> GenerationParams:
@@ -84,4 +95,5 @@ def _context(settings: Settings, params: GenerationParams, sessions: sessionmake
     from generator.steps import StepContext
 
     config = index_config(settings)
-    return StepContext(sessions, client, params, settings, random.Random(seed), index_config=config)
+    return StepContext(sessions, client, params, settings, random.Random(seed), coverage_for(settings),
+                       index_config=config)

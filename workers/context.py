@@ -30,7 +30,7 @@ from generator.settings import Settings, load_settings
 from generator.steps import StepContext
 from generator.steps.admission import PoolIndex
 from generator.steps.coverage import PoolCoverage
-from generator.wiring import index_config
+from generator.wiring import coverage_for, index_config
 from workers.hints import Hints
 from workers.leases import LeaseStore, require_redis
 
@@ -73,7 +73,8 @@ class WorkerContext:
             busy_timeout_s=settings.sqlite_busy_timeout_s,
         )
         leases = LeaseStore(client, settings.lease_s, settings.queue_wait_s)
-        return cls(settings, sessions, Hints(client, ttl_s=settings.visibility_timeout_s), app, leases)
+        return cls(settings, sessions, Hints(client, ttl_s=settings.visibility_timeout_s), app, leases,
+                   coverage=coverage_for(settings))
 
     def client(self) -> LLMClient:
         """The process's LLM client, built on first use (it may ask the endpoint for its model)."""

@@ -4,7 +4,8 @@ InsTag tagger both run it, so there is one batching skeleton).
 Prompts go ``size`` per request. An item whose reply was not usable (``read`` gave None) is asked
 again, together with the others like it, ``retries`` times at most. A request that fails gives its
 items a reply carrying the error (``transient`` when retrying later may help); they are not asked
-again in this run.
+again in this run. With a :class:`Grouping` (``--classify-per-prompt K``), the first attempt puts
+``per_prompt`` items in one prompt; what stays unusable is asked again one item per prompt.
 """
 
 from __future__ import annotations
@@ -47,6 +48,16 @@ class Asked(Generic[T]):
 
 
 @dataclass(frozen=True, slots=True)
+class Grouping(Generic[T]):
+    """Several items judged in one prompt: how many, the prompt, how its reply splits into answers."""
+
+    per_prompt: int
+    prompt: Callable[[Sequence[T]], str]
+    read: Callable[[Sequence[T], str, str | None], list[object | None]]
+    decoding: Decoding
+
+
+@dataclass(frozen=True, slots=True)
 class Asking(Generic[T]):
     """How to ask about items: their prompt, how a reply is read, decoding, stage, batch size, retries."""
 
@@ -56,6 +67,7 @@ class Asking(Generic[T]):
     stage: Stage
     size: int = 1
     retries: int = 0
+    grouping: Grouping[T] | None = None  # used on the first attempt only
 
 
 Calls = list[tuple[LLMCall, list[int]]]  # each request and the positions (in ``asked``) of its items
@@ -66,10 +78,15 @@ def ask_all(client: LLMClient, asking: Asking[T], asked: Sequence[Asked[T]]) -> 
     calls: Calls = []
     todo = list(range(len(asked)))
     size = max(1, asking.size)
-    for _ in range(1 + asking.retries):
-        for start in range(0, len(todo), size):
-            batch = todo[start:start + size]
-            calls.append((_ask(client, asking, [asked[i] for i in batch]), batch))
+    for attempt in range(1 + asking.retries):
+        first = attempt == 0 and asking.grouping is not None and asking.grouping.per_prompt > 1
+        group = asking.grouping if first else None
+        step = size * (group.per_prompt if group else 1)
+        for start in range(0, len(todo), step):
+            batch = todo[start:start + step]
+            items = [asked[i] for i in batch]
+            call = _ask_grouped(client, asking.stage, group, items) if group else _ask(client, asking, items)
+            calls.append((call, batch))
             for i in batch:
                 asked[i].request = len(calls) - 1
         todo = [i for i in todo if not asked[i].usable and not asked[i].transient]
@@ -88,4 +105,20 @@ def _ask(client: LLMClient, asking: Asking[T], batch: list[Asked[T]]) -> LLMCall
     for a, choice in zip(batch, call.choices, strict=True):
         a.replies.append(Reply(choice.text, choice.finish_reason, asking.read(a.item, choice.text,
                                                                                choice.finish_reason)))
+    return call
+
+
+def _ask_grouped(client: LLMClient, stage: Stage, group: Grouping[T], batch: list[Asked[T]]) -> LLMCall:
+    """One prompt per ``group.per_prompt`` items; each item gets its prompt's reply and its own answer."""
+    groups = [batch[i:i + group.per_prompt] for i in range(0, len(batch), group.per_prompt)]
+    call = client.complete([group.prompt([a.item for a in g]) for g in groups], group.decoding, stage)
+    if call.error is not None:
+        for a in batch:
+            a.replies.append(Reply("", None, None, call.error))
+            a.transient = call.transient
+        return call
+    for g, choice in zip(groups, call.choices, strict=True):
+        answers = group.read([a.item for a in g], choice.text, choice.finish_reason)
+        for a, answer in zip(g, answers, strict=True):
+            a.replies.append(Reply(choice.text, choice.finish_reason, answer))
     return call

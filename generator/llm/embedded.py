@@ -25,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 
 from generator.errors import EmbeddedModelError
+from generator.llm.embedded_log import PrefixReuse, prefix_reuse
 from generator.settings import Settings
 
 MODEL_ALIAS = "gemma-3-270m"
@@ -117,6 +118,7 @@ class EmbeddedServer:
         self.base_url = ""
         self.log_path: Path | None = None
         self.startup_s = 0.0
+        self.reuse: PrefixReuse | None = None  # read from the log when the server stops
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -215,5 +217,7 @@ class EmbeddedServer:
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         if self.startup_s and not crashed and self.log_path is not None:
+            with contextlib.suppress(OSError):  # what the log says about prefix reuse, for bench/tokens.py
+                self.reuse = prefix_reuse(self.log_path.read_text(errors="replace"))
             # A clean run's log is ~140 KB of model metadata nobody reads; keep it only after a crash.
             self.log_path.unlink(missing_ok=True)

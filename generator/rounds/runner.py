@@ -18,19 +18,23 @@ from sqlalchemy.orm import Session
 
 from generator import steps
 from generator.db import repository as repo
-from generator.db import requests
+from generator.db import requests, tags
+from generator.db.models import Round
 from generator.db.stats import RoundCounts, round_counts
 from generator.db.statuses import RoundStatus, TaskStatus
 from generator.errors import LLMTransientError
 from generator.rounds import policy
 from generator.rounds.ending import finish
-from generator.rounds.ordering import order_by_prompt_prefix, request_slots
+from generator.rounds.ordering import order_by_prompt_prefix, request_slots, same_stage_first
 from generator.rounds.state import observe
+from generator.steering.params import SteeringParams
 from generator.steps.admission import PoolIndex, admit_pending
+from generator.steps.coverage import tag_round_tasks
 
 ProgressSink = Callable[[RoundCounts], None]
 
-# ("generate", (round_id,)), or ("classify" | "instances", a batch of task ids).
+# ("generate", (round_id,)), ("classify" | "instances", a batch of task ids), or, in a steered round,
+# ("tag", (pool_id, round_id, *task ids)).
 Job = tuple[str, tuple[int, ...]]
 STAGE_JOBS = (("instances", TaskStatus.PENDING_INSTANCES), ("classify", TaskStatus.PENDING_CLASSIFICATION))
 
@@ -55,6 +59,7 @@ class RoundRunner:
         self._stage_failures = 0
         self._last_failure = ""
         self._last_progress = 0.0
+        self._last_kind = ""  # the kind of the job submitted last (see ordering.same_stage_first)
         self._resumed_after = 0  # requests up to this id were sent before this run (see observe)
         self._slots = request_slots(ctx.settings, ctx.settings.embedded_prefix_ordering)
 
@@ -85,6 +90,8 @@ class RoundRunner:
                            after_request_id=self._resumed_after)
             decision = policy.decide(seen.state)
             jobs = self._stage_jobs(session, round_id) if _starts_work(decision) else []
+            if isinstance(decision, policy.Generate | policy.Wait) and self._tags_in_round(rnd):
+                jobs += self._tag_jobs(session, rnd.pool_id, round_id)
         if isinstance(decision, policy.Failing):
             finish(self.ctx.sessions, round_id, RoundStatus.FAILED, "error", decision.cause)
             return False
@@ -107,13 +114,27 @@ class RoundRunner:
             todo += [(kind, tuple(batch)) for batch in steps.chunked(free, steps.batch_size(self.ctx))]
         return todo
 
+    def _tags_in_round(self, rnd: Round) -> bool:
+        """A steered round whose coverage reads stored tags tags its own tasks as they complete."""
+        return self.ctx.coverage.reads_stored_tags and SteeringParams.from_json(rnd.steering).steered
+
+    def _tag_jobs(self, session: Session, pool_id: int, round_id: int) -> list[Job]:
+        """Batches of the round's complete, untagged tasks with no tag job in flight (InsTag tagging)."""
+        busy = {i for kind, ids in self._inflight.values() if kind == "tag" for i in ids[2:]}
+        free = [t.task_id for t in tags.untagged_tasks(session, pool_id, round_id) if t.task_id not in busy]
+        batches = steps.chunked(free, steps.batch_size(self.ctx))
+        return [("tag", (pool_id, round_id, *batch)) for batch in batches]
+
     def _start(self, pool: ThreadPoolExecutor, jobs: list[Job], generate: int, round_id: int) -> None:
         """Submit stage jobs, then generate jobs up to ``generate`` in flight, within the concurrency."""
         slots = self._slots
+        if slots == 1:  # one request at a time: stay on the stage whose prefix the server holds
+            jobs = same_stage_first(jobs, self._last_kind)
         for job in jobs:
             if len(self._inflight) >= slots:
                 return
             self._inflight[pool.submit(self._do, job)] = job
+            self._last_kind = job[0]
         generating = sum(1 for kind, _ in self._inflight.values() if kind == "generate")
         while generating < generate and len(self._inflight) < slots:
             job = ("generate", (round_id,))
@@ -150,6 +171,8 @@ class RoundRunner:
             return steps.generate(self.ctx, ids[0])
         if kind == "classify":
             return steps.classify(self.ctx, ids)
+        if kind == "tag":
+            return tag_round_tasks(self.ctx, ids[0], ids[1], ids[2:])
         return steps.make_instances(self.ctx, ids)
 
     def counts(self, round_id: int) -> RoundCounts:

@@ -80,6 +80,11 @@ class IncrementalCoverage:
         self._lock = threading.Lock()
         self.new_tags: set[str] = set()
 
+    @property
+    def version(self) -> int | None:
+        """The vocabulary version of the mapper the counts are mapped through."""
+        return self._mapper.version
+
     def coverage(self, pool_id: int) -> Coverage:
         """The current snapshot (the same for every pool id: one instance serves one pool)."""
         with self._lock:

@@ -25,13 +25,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar, cast
 
 from sqlalchemy.orm import Session
 
 from generator.db import models, rows
 from generator.db.tasks import settle_tasks
-from generator.llm.batching import Asked, Asking, Reply, ask_all
+from generator.llm.batching import Asked, Asking, Grouping, Reply, ask_all
 from generator.records import Instance, LLMCall, Rejection, Stage
 from generator.selfinstruct.params import Decoding, GenerationParams
 from generator.steps.context import (
@@ -105,6 +105,29 @@ class BatchStep(Protocol[TaskT, OutcomeT]):
         ...
 
 
+class GroupingStep(Protocol):
+    """A step that may judge ``per_prompt`` tasks in one prompt on its first attempt (retries: one each)."""
+
+    per_prompt: int
+
+    def group_decoding(self, params: GenerationParams, count: int) -> Decoding: ...
+
+    def group_prompt(self, tasks: Sequence[TaskRow]) -> str: ...
+
+    def read_group(self, tasks: Sequence[TaskRow], text: str,
+                   finish_reason: str | None) -> list[object | None]: ...
+
+
+def _grouping(ctx: StepContext, step: object) -> Grouping[TaskRow] | None:
+    """The step's grouping when it judges several tasks per prompt, else None."""
+    per_prompt = getattr(step, "per_prompt", 1)
+    if per_prompt <= 1:
+        return None
+    grouped = cast(GroupingStep, step)
+    return Grouping(per_prompt, grouped.group_prompt, grouped.read_group,
+                    grouped.group_decoding(ctx.params, per_prompt))
+
+
 class StatusStep:
     """Open and write for steps that move a task on from ``waiting_status`` (see the module docstring)."""
 
@@ -158,7 +181,7 @@ def drive(ctx: StepContext, step: BatchStep[TaskT, OutcomeT], task_ids: Sequence
         return StepRun({}, 0, ())
     asked = [Asked(t) for t in tasks]
     asking = Asking(step.prompt, step.read, step.decoding(ctx.params), step.stage, batch_size(ctx),
-                    step.retries(ctx.params))
+                    step.retries(ctx.params), cast(Grouping[TaskT] | None, _grouping(ctx, step)))
     calls = ask_all(ctx.client, asking, asked)
     done = [a for a in asked if not a.transient]
     outcomes = {a.item.id: step.outcome(a.item, a.replies, ctx.params) for a in done}
@@ -173,5 +196,5 @@ def drive(ctx: StepContext, step: BatchStep[TaskT, OutcomeT], task_ids: Sequence
                    tuple(c for c, _ in calls if failed_transiently(c)))
 
 
-__all__ = ["BatchStep", "Outcome", "Reply", "Settled", "StatusStep", "StepRun", "StepTask", "drive",
-           "run_batch_step"]
+__all__ = ["BatchStep", "GroupingStep", "Outcome", "Reply", "Settled", "StatusStep", "StepRun", "StepTask",
+           "drive", "run_batch_step"]

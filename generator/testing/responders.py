@@ -9,7 +9,9 @@ answers in each prompt's format, so its answers parse with the real parsers:
   instead, with probability ``near_duplicate_rate``, an in-context item plus three words
   (ROUGE-L >= 0.7, so ``TOO_SIMILAR``) or, with probability ``blacklisted_rate``, a
   random item containing "image" (``BLACKLISTED``);
-* classification prompt -> `` Yes`` or `` No``, fixed by a hash of the instruction;
+* classification prompt -> `` Yes`` or `` No``, fixed by a hash of the instruction; a multi-task
+  classification prompt -> a JSON object of the same answers by task number, ``multi_flip_rate``
+  of them flipped (by a hash of the instruction);
 * instance prompts -> 2-3 example blocks (input-first, with or without inputs) or
   ``Class label:`` / ``Input:`` blocks (output-first), fixed by a hash of the instruction.
 
@@ -72,6 +74,7 @@ _LIST_ITEM = re.compile(r"^\d+\. (.+)$", re.MULTILINE)
 _LAST_NUMBER = re.compile(r"(\d+)\.$")
 _CLASSIFY_TASK = re.compile(r"Task: (.*)\n" + re.escape(classification.QUESTION) + r"$")
 _INSTANCE_TASK = re.compile(r"Task: (.*)\n$")
+_NUMBERED_TASK = re.compile(r"^(\d+)\. (.+)$", re.MULTILINE)
 
 
 def _digest(text: str) -> int:
@@ -83,12 +86,14 @@ class SelfInstructResponder:
     """A callable ``(prompt) -> completion`` imitating a base model on this project's prompts."""
 
     def __init__(self, seed: int = 0, garbage_rate: float = 0.0, near_duplicate_rate: float = 0.0,
-                 blacklisted_rate: float = 0.0, items_per_answer: int = 5) -> None:
+                 blacklisted_rate: float = 0.0, items_per_answer: int = 5,
+                 multi_flip_rate: float = 0.0) -> None:
         self.seed = seed
         self.garbage_rate = garbage_rate
         self.near_duplicate_rate = near_duplicate_rate
         self.blacklisted_rate = blacklisted_rate
         self.items_per_answer = items_per_answer
+        self.multi_flip_rate = multi_flip_rate
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
 
@@ -102,6 +107,8 @@ class SelfInstructResponder:
                 return self._output_first(_match(_INSTANCE_TASK, prompt))
             if instances.INPUT_FIRST_MARKER in prompt:
                 return self._input_first(_match(_INSTANCE_TASK, prompt))
+            if classification.MULTI_MARKER in prompt:
+                return self._classify_many(prompt)
             if classification.PROMPT_MARKER in prompt:
                 return self._classify(_match(_CLASSIFY_TASK, prompt))
             if instructions.PROMPT_MARKER in prompt:
@@ -143,6 +150,18 @@ class SelfInstructResponder:
 
     def _classify(self, instruction: str) -> str:
         return " Yes" if _digest(f"classify:{instruction}") % 3 == 0 else " No"
+
+    def _classify_many(self, prompt: str) -> str:
+        """The JSON answer to a multi-task prompt: each task's single-task answer, except that
+        ``multi_flip_rate`` of them (by task, deterministic) are flipped -- a model that agrees less."""
+        tasks = _NUMBERED_TASK.findall(prompt.split(classification.MULTI_MARKER, 1)[1])
+        answers = {}
+        for number, instruction in tasks:
+            yes = self._classify(instruction) == " Yes"
+            if _digest(f"flip:{instruction}") % 1000 < self.multi_flip_rate * 1000:
+                yes = not yes
+            answers[number] = "Yes" if yes else "No"
+        return json.dumps(answers)
 
     def _task_rng(self, instruction: str) -> random.Random:
         # Instances depend on the task only, so concurrent calls cannot change them.

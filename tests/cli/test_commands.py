@@ -211,6 +211,9 @@ def test_generate_with_steer_stores_the_strategy_and_every_prompts_aims(
     tmp_path: Path, endpoint: ScriptedLLMServer
 ) -> None:
     env = cli_env(tmp_path, endpoint)
+    # Steering counts stored InsTag tags: tag the seeds first, so even the first prompt has tags to hint.
+    assert run(["seeds", "load"], env, tmp_path).returncode == 0
+    assert run(["tag"], env, tmp_path).returncode == 0
     done = run(["generate", "--instructions", "3", "--steer", "tag-hints"], env, tmp_path)
     assert done.returncode == 0, done.stderr
     db = tmp_path / "pool.db"

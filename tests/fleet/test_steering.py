@@ -8,11 +8,14 @@ import pytest
 from sqlalchemy import select
 
 from generator.db.models import LLMRequest, Round
+from generator.db.tags import untagged_tasks
 from generator.steering import SteeringParams, Strategy
 from generator.steering.hints import hint_sentence
+from generator.steps.tagging import tag_tasks
 from generator.testing.llm_double import ScriptedLLMServer
 from generator.testing.responders import SelfInstructResponder
 from tests.fleet.invariants import assert_admission_exact, assert_no_duplicate_rows, assert_round_completed
+from tests.support.pools import scripted_context
 from workers.harness import fleet
 from workers.schedule import ScheduleFile, beat_schedule
 
@@ -25,6 +28,11 @@ def test_a_steered_fleet_round_stores_every_prompts_aims_and_admits_exactly(tmp_
         f.worker("w1")
         f.worker("w2")
         f.wait_ready("w1", "w2")
+        # Fleet coverage reads the stored InsTag tags: the seeds are tagged first (`selfinstruct tag`).
+        ctx = scripted_context(f.settings.database_url, server.base_url)
+        with ctx.sessions() as session:
+            seeds = untagged_tasks(session, 1)
+        tag_tasks(ctx, seeds)
         round_id = f.start_round(10, steering=SteeringParams(Strategy.TAG_HINTS))
         f.wait_round(round_id, timeout_s=90)
         with f.wc.sessions() as session:

@@ -3,30 +3,36 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import select
 
 from generator.db import repository as repo
-from generator.db.models import LLMRequest, Round, Task
+from generator.db.models import LLMRequest, Round, Task, TaskTagging
+from generator.db.tags import tagged_tasks, untagged_tasks
 from generator.rounds.runner import RoundRunner
 from generator.steering import SteeringParams, Strategy
 from generator.steering.hints import hint_sentence
+from generator.steering.incremental import rule_form
 from generator.steps import StepContext
+from generator.steps.tagging import tag_tasks
 from generator.testing.llm_double import ScriptedLLMServer
 from generator.testing.responders import SelfInstructResponder
 from tests.support.pools import assert_pool_is_novel, scripted_context, sqlite_url
 
 
-def _run(tmp_path: Path, strategy: Strategy, target: int = 6,
-         concurrency: int = 3) -> tuple[list[LLMRequest], StepContext]:
+def _run(tmp_path: Path, strategy: Strategy, target: int = 6, concurrency: int = 3,
+         pretag: bool = True) -> tuple[list[LLMRequest], StepContext]:
+    """A steered round on a fresh pool whose seeds were tagged first (InsTag, through the double)."""
     with ScriptedLLMServer(SelfInstructResponder(seed=4, near_duplicate_rate=0.2)) as server:
         ctx = scripted_context(sqlite_url(tmp_path), server.base_url, concurrency=concurrency)
         with ctx.sessions.begin() as session:
             pool = repo.get_pool(session, "default")
             round_id = repo.open_round(session, pool, target,
                                        steering=SteeringParams.round_json(SteeringParams(strategy))).id
+            seeds = untagged_tasks(session, pool.id)
+        if pretag:
+            tag_tasks(ctx, seeds)
         counts = RoundRunner(ctx).run(round_id)
     assert (counts.status, counts.complete) == ("completed", target)
     with ctx.sessions() as session:
@@ -67,25 +73,43 @@ def test_a_rare_examples_round_aims_at_the_tags_of_its_machine_examples(tmp_path
     assert later and all(plan["aimed_tags"] for plan in later)
 
 
-def test_the_round_counts_fresh_tasks_without_retagging_the_pool(tmp_path: Path) -> None:
-    _, ctx = _run(tmp_path, Strategy.TAG_HINTS)
-    tagged: list[int] = []
-
-    class CountingTagger:
-        name = "counting"
-
-        def tag(self, instructions: Sequence[str]) -> list[tuple[str, ...]]:
-            tagged.append(len(instructions))
-            return [("t",)] * len(instructions)
-
-    coverage = ctx.coverage
+def test_a_steered_round_tags_its_completed_tasks_through_the_instag_tagger(tmp_path: Path) -> None:
+    # Seeds untagged: every tag the policy knows comes from the round's own tagging.
+    requests, ctx = _run(tmp_path, Strategy.TAG_HINTS, target=8, concurrency=1, pretag=False)
     with ctx.sessions() as session:
-        live = session.scalars(select(Task.id).where(Task.status.in_(repo.LIVE_STATUSES))).all()
-        snapshot = coverage.snapshot(session, 1)
-        assert snapshot.coverage.tagged_tasks == len(live) == len(snapshot.seeds) + len(snapshot.machine)
-        coverage.tagger = CountingTagger()
-        coverage.snapshot(session, 1)
-    assert tagged == []  # nothing new since the last look: nothing is tagged again
+        round_tasks = set(session.scalars(select(Task.id).where(Task.origin == "machine")))
+        tag_requests = session.scalars(select(LLMRequest).where(LLMRequest.stage == "tag",
+                                                                LLMRequest.round_id.is_not(None))).all()
+        tagged = set(session.scalars(select(TaskTagging.task_id).where(TaskTagging.task_id.in_(round_tasks))))
+        stored = {t.task_id: t.tags for t in tagged_tasks(session, 1) if t.task_id in tagged}
+    assert tag_requests and tagged and tagged <= round_tasks
+    assert {i for r in tag_requests for i in r.task_ids or []} == tagged
+    round_tags = {rule_form(tag) for tags in stored.values() for tag in tags}
+    hinted = {tag for r in requests for plan in r.steering or [] for tag in plan["aimed_tags"]}
+    assert hinted and hinted <= round_tags
+    first = requests[0].steering or []
+    assert first and first[0]["aimed_tags"] == []  # nothing was tagged yet: the plain prompt
+
+
+def test_the_counts_are_the_stored_tags_of_live_tasks_read_once(tmp_path: Path) -> None:
+    _, ctx = _run(tmp_path, Strategy.TAG_HINTS)
+    with ctx.sessions() as session:
+        expected = {t.task_id: {rule_form(tag) for tag in t.tags} for t in tagged_tasks(session, 1)}
+        live = set(session.scalars(select(Task.id).where(Task.status.in_(repo.LIVE_STATUSES))))
+        snapshot = ctx.coverage.snapshot(session, 1)
+        again = ctx.coverage.snapshot(session, 1)
+    assert snapshot.coverage.tagged_tasks == len(expected) and set(expected) <= live
+    assert {t: set(tags) for t, tags in snapshot.coverage.task_tags.items()} == expected
+    assert again.coverage is snapshot.coverage  # nothing new since the last look: nothing recounted
+
+
+def test_without_tags_a_round_is_steered_by_nothing_rather_than_by_a_silent_stand_in(tmp_path: Path) -> None:
+    with ScriptedLLMServer(SelfInstructResponder(seed=4)) as server:
+        ctx = scripted_context(sqlite_url(tmp_path), server.base_url)
+        with ctx.sessions() as session:
+            snapshot = ctx.coverage.snapshot(session, 1)
+    assert ctx.coverage.reads_stored_tags and snapshot.coverage.tagged_tasks == 0
+    assert len(snapshot.seeds) == 175
 
 
 def test_an_unsteered_round_stores_no_plans(tmp_path: Path) -> None:
