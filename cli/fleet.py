@@ -105,7 +105,8 @@ def follow_round(settings: Settings, round_id: int, target: int) -> RoundCounts:
 
 
 def generate_on_fleet(settings: Settings, pool: str, instructions: int, budget_tokens: int | None = None,
-                      deadline: datetime | None = None, steering: SteeringParams | None = None) -> None:
+                      deadline: datetime | None = None, steering: SteeringParams | None = None,
+                      tag: bool = False) -> None:
     """``selfinstruct generate`` with a broker: start (or resume following) a fleet round, follow it."""
     from cli.progress import describe
     from generator.db import repository as repo
@@ -120,7 +121,7 @@ def generate_on_fleet(settings: Settings, pool: str, instructions: int, budget_t
         round_id, target = resumed
         console.print(f"following running fleet round {round_id} (target {target})")
     else:
-        round_id = start_fleet_round(settings, pool, instructions, budget_tokens, deadline, steering)
+        round_id = start_fleet_round(settings, pool, instructions, budget_tokens, deadline, steering, tag)
         target = instructions
         console.print(f"fleet round {round_id} started (target {target})")
     try:

@@ -42,6 +42,8 @@ def generate(
         "--deadline", help="Stop the round at this ISO 8601 moment; naive = local.",
         callback=fleet.check_deadline)] = None,
     steer: fleet.SteerOpt = Strategy.NONE,
+    tag: Annotated[bool, typer.Option(
+        "--tag", help="Tag each task (InsTag) once complete; the round is done when all are.")] = False,
     classify_per_prompt: Annotated[int | None, typer.Option(
         "--classify-per-prompt", min=1, max=20,
         help="Tasks judged per classification prompt, JSON answer (chat models; default 1).")] = None,
@@ -61,10 +63,10 @@ def generate(
     if classify_per_prompt is not None:
         settings = settings.model_copy(update={"classify_per_prompt": classify_per_prompt})
     checked(settings)  # here, so a refusal (a base model without a measured agreement) comes before any work
-    limits = RoundLimits(budget_tokens, fleet.parse_deadline(deadline), SteeringParams(steer))
+    limits = RoundLimits(budget_tokens, fleet.parse_deadline(deadline), SteeringParams(steer), tag)
     if settings.broker_url is not None:
         fleet.generate_on_fleet(settings, pool, instructions, limits.budget_tokens, limits.deadline,
-                                limits.steering)
+                                limits.steering, limits.tag)
         return
     sessions = sessions_for(settings)
     from generator.db.runner_lock import runner_lock
@@ -108,6 +110,7 @@ class RoundLimits:
     budget_tokens: int | None = None
     deadline: datetime | None = None
     steering: SteeringParams | None = None
+    tag: bool = False  # tag each task once complete (InsTag); the round is done when all are
 
 
 def _open_or_resume(settings: Settings, sessions: sessionmaker[Session], pool: str, instructions: int,
@@ -125,7 +128,7 @@ def _open_or_resume(settings: Settings, sessions: sessionmaker[Session], pool: s
         if rnd is None:
             steering = SteeringParams.round_json(limits.steering)
             rnd = repo.open_round(session, pool_row, instructions, budget_tokens=limits.budget_tokens,
-                                  deadline=limits.deadline, steering=steering)
+                                  deadline=limits.deadline, steering=steering, tag=limits.tag)
         else:
             verb = "resuming failed" if rnd.status == RoundStatus.FAILED else "resuming"
             steer = SteeringParams.from_json(rnd.steering).strategy

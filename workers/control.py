@@ -102,9 +102,7 @@ def start_round(wc: WorkerContext, pool_id: int, target: int, *, budget_tokens: 
     with wc.sessions.begin() as session:
         pool = session.get_one(Pool, pool_id)
         rnd = repo.open_round(session, pool, target, budget_tokens=budget_tokens, deadline=deadline,
-                              mode=RoundMode.FLEET, steering=SteeringParams.round_json(steering))
-        rnd.tag = tag
-        session.flush()
+                              mode=RoundMode.FLEET, steering=SteeringParams.round_json(steering), tag=tag)
         round_id = rnd.id
     send(wc, "tick", round_id)
     return round_id

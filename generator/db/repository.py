@@ -122,10 +122,12 @@ def open_round(
     deadline: datetime | None = None,
     mode: str = RoundMode.INPROCESS,
     steering: dict[str, Any] | None = None,
+    tag: bool = False,
 ) -> Round:
     """Start a new round in ``pool`` aiming at ``target`` admitted, completed instructions.
 
-    ``steering`` is the round's ``SteeringParams.to_json()`` (None: the plain loop)."""
+    ``steering`` is the round's ``SteeringParams.to_json()`` (None: the plain loop); ``tag``: each
+    task is tagged (InsTag) once complete, and the round is done only when they all are."""
     rnd = Round(
         pool_id=pool.id,
         target=target,
@@ -133,6 +135,7 @@ def open_round(
         deadline=deadline,
         mode=mode,
         steering=steering,
+        tag=tag,
     )
     session.add(rnd)
     session.flush()

@@ -115,8 +115,10 @@ class RoundRunner:
         return todo
 
     def _tags_in_round(self, rnd: Round) -> bool:
-        """A steered round whose coverage reads stored tags tags its own tasks as they complete."""
-        return self.ctx.coverage.reads_stored_tags and SteeringParams.from_json(rnd.steering).steered
+        """A round started with ``--tag``, or a steered round whose coverage reads stored tags, tags its own
+        tasks as they complete."""
+        steered = self.ctx.coverage.reads_stored_tags and SteeringParams.from_json(rnd.steering).steered
+        return rnd.tag or steered
 
     def _tag_jobs(self, session: Session, pool_id: int, round_id: int) -> list[Job]:
         """Batches of the round's complete, untagged tasks with no tag job in flight (InsTag tagging)."""

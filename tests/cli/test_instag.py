@@ -67,3 +67,25 @@ def _scalar(db: Path, sql: str) -> str:
 
     with sqlite3.connect(db) as conn:
         return str(conn.execute(sql).fetchone()[0])
+
+
+def test_an_in_process_round_with_tag_ends_with_every_complete_task_tagged(tmp_path: Path) -> None:
+    with ScriptedLLMServer(SelfInstructResponder(seed=6)) as server:
+        env = cli_env(tmp_path, server)
+        done = run(["generate", "-n", "4", "--tag"], env, tmp_path)
+        assert done.returncode == 0, done.stderr
+    db = tmp_path / "pool.db"
+    complete = count(db, "SELECT count(*) FROM tasks WHERE status='complete' AND origin='machine'")
+    assert complete >= 4
+    assert count(db, "SELECT tag FROM rounds WHERE id = 1") == 1
+    settled = "SELECT count(*) FROM task_taggings t JOIN tasks k ON k.id = t.task_id WHERE k.origin = 'machine'"
+    assert count(db, settled) == complete  # each complete task tagged (or its failure stored), once
+    assert count(db, "SELECT count(*) FROM llm_requests WHERE stage='tag'") >= 1
+    assert count(db, "SELECT count(*) FROM task_taggings t JOIN tasks k ON k.id = t.task_id "
+                     "WHERE k.origin = 'seed'") == 0  # the round tags its own tasks, not the seeds
+
+
+def test_a_round_without_tag_tags_nothing(tmp_path: Path) -> None:
+    with ScriptedLLMServer(SelfInstructResponder(seed=6)) as server:
+        assert run(["generate", "-n", "2"], cli_env(tmp_path, server), tmp_path).returncode == 0
+    assert count(tmp_path / "pool.db", "SELECT count(*) FROM llm_requests WHERE stage='tag'") == 0
