@@ -78,7 +78,8 @@ def test_an_in_process_round_with_tag_ends_with_every_complete_task_tagged(tmp_p
     complete = count(db, "SELECT count(*) FROM tasks WHERE status='complete' AND origin='machine'")
     assert complete >= 4
     assert count(db, "SELECT tag FROM rounds WHERE id = 1") == 1
-    settled = "SELECT count(*) FROM task_taggings t JOIN tasks k ON k.id = t.task_id WHERE k.origin = 'machine'"
+    settled = ("SELECT count(*) FROM task_taggings t JOIN tasks k ON k.id = t.task_id "
+               "WHERE k.origin = 'machine'")
     assert count(db, settled) == complete  # each complete task tagged (or its failure stored), once
     assert count(db, "SELECT count(*) FROM llm_requests WHERE stage='tag'") >= 1
     assert count(db, "SELECT count(*) FROM task_taggings t JOIN tasks k ON k.id = t.task_id "
