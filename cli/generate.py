@@ -81,7 +81,6 @@ def _run_in_process(settings: Settings, sessions: sessionmaker[Session], pool: s
     from generator.rounds.runner import RoundRunner
     from generator.wiring import step_context
 
-    round_id, target, params = _open_or_resume(settings, sessions, pool, instructions, limits)
     stop = Event()
 
     def interrupt(*_: object) -> None:
@@ -90,16 +89,19 @@ def _run_in_process(settings: Settings, sessions: sessionmaker[Session], pool: s
         stop.set()  # first, so threads in a backoff wait or an answer wait return at once
         raise KeyboardInterrupt
 
-    with step_context(settings, params, sessions, seed, stop=stop) as ctx:
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        signal.signal(signal.SIGINT, interrupt)
-        with RoundProgress(console, target) as bar:
-            try:
-                counts = RoundRunner(ctx, progress=bar, stop=stop).run(round_id)
-            except KeyboardInterrupt:
-                stop.set()
-                say_interrupted("interrupted: run the same command again to resume")
-                raise typer.Exit(130) from None
+    # Installed before the round is opened: a Ctrl-C while the steps load must still stop the round.
+    # The stop is what counts: a KeyboardInterrupt raised inside a gc callback is swallowed by Python.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, interrupt)
+    round_id, target, params = _open_or_resume(settings, sessions, pool, instructions, limits)
+    with (step_context(settings, params, sessions, seed, stop=stop) as ctx,
+          RoundProgress(console, target) as bar):
+        try:
+            counts = RoundRunner(ctx, progress=bar, stop=stop).run(round_id)
+        except KeyboardInterrupt:
+            stop.set()
+            say_interrupted("interrupted: run the same command again to resume")
+            raise typer.Exit(130) from None
     _report_end(round_id, counts, stop.is_set())
 
 
