@@ -85,7 +85,7 @@ def ask_all(client: LLMClient, asking: Asking[T], asked: Sequence[Asked[T]]) -> 
         for start in range(0, len(todo), step):
             batch = todo[start:start + step]
             items = [asked[i] for i in batch]
-            call = _ask_grouped(client, asking.stage, group, items) if group else _ask(client, asking, items)
+            call = _ask(client, asking, items, group)
             calls.append((call, batch))
             for i in batch:
                 asked[i].request = len(calls) - 1
@@ -95,30 +95,25 @@ def ask_all(client: LLMClient, asking: Asking[T], asked: Sequence[Asked[T]]) -> 
     return calls
 
 
-def _ask(client: LLMClient, asking: Asking[T], batch: list[Asked[T]]) -> LLMCall:
-    call = client.complete([asking.prompt(a.item) for a in batch], asking.decoding, asking.stage)
-    if call.error is not None:
-        for a in batch:
-            a.replies.append(Reply("", None, None, call.error))
-            a.transient = call.transient
-        return call
-    for a, choice in zip(batch, call.choices, strict=True):
-        a.replies.append(Reply(choice.text, choice.finish_reason, asking.read(a.item, choice.text,
-                                                                               choice.finish_reason)))
-    return call
-
-
-def _ask_grouped(client: LLMClient, stage: Stage, group: Grouping[T], batch: list[Asked[T]]) -> LLMCall:
-    """One prompt per ``group.per_prompt`` items; each item gets its prompt's reply and its own answer."""
-    groups = [batch[i:i + group.per_prompt] for i in range(0, len(batch), group.per_prompt)]
-    call = client.complete([group.prompt([a.item for a in g]) for g in groups], group.decoding, stage)
+def _ask(client: LLMClient, asking: Asking[T], batch: list[Asked[T]],
+         group: Grouping[T] | None = None) -> LLMCall:
+    """One request for ``batch``: one prompt per item, or with ``group`` one per ``group.per_prompt`` items
+    (each item then gets its prompt's reply and its own answer)."""
+    per = group.per_prompt if group else 1
+    groups = [batch[i:i + per] for i in range(0, len(batch), per)]
+    prompts = [group.prompt([a.item for a in g]) if group else asking.prompt(g[0].item) for g in groups]
+    call = client.complete(prompts, group.decoding if group else asking.decoding, asking.stage)
     if call.error is not None:
         for a in batch:
             a.replies.append(Reply("", None, None, call.error))
             a.transient = call.transient
         return call
     for g, choice in zip(groups, call.choices, strict=True):
-        answers = group.read([a.item for a in g], choice.text, choice.finish_reason)
+        text, reason = choice.text, choice.finish_reason
+        if group:
+            answers = group.read([a.item for a in g], text, reason)
+        else:
+            answers = [asking.read(g[0].item, text, reason)]
         for a, answer in zip(g, answers, strict=True):
-            a.replies.append(Reply(choice.text, choice.finish_reason, answer))
+            a.replies.append(Reply(text, reason, answer))
     return call
