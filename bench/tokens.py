@@ -48,8 +48,8 @@ from sqlalchemy import func, select
 
 from generator.db import repository as repo
 from generator.db.models import LLMRequest, Task
-from generator.llm.embedded import EmbeddedServer
 from generator.llm.embedded_log import PrefixReuse
+from generator.llm.embedded_servers import EmbeddedServers
 from generator.llm.ratelimit import throttled_client
 from generator.rounds.runner import RoundRunner
 from generator.settings import Settings, load_settings
@@ -59,11 +59,19 @@ from generator.testing.responders import SelfInstructResponder
 from generator.wiring import ensure_seeded_pool, params_of, sessions_for, step_context
 
 EMBEDDED_ARMS: dict[str, dict[str, Any]] = {
-    "baseline": {"embedded_prompt_cache_mb": 0, "embedded_prefix_ordering": False},
-    "ordered": {"embedded_prompt_cache_mb": 0, "embedded_prefix_ordering": True},
-    "ram-cache": {"embedded_prompt_cache_mb": 256, "embedded_prefix_ordering": False},
-    "ordered+cache": {"embedded_prompt_cache_mb": 256, "embedded_prefix_ordering": True},
+    # The reference: the default layout with llama.cpp's slot prefix reuse switched off.
+    "no-reuse": {"embedded_prefix_reuse": False},
+    # The previous default: one server whose single slot the stages share.
+    "one-server": {"embedded_servers": 1},
+    "one-server-no-reuse": {"embedded_servers": 1, "embedded_prefix_reuse": False},
+    "ordered": {"embedded_servers": 1, "embedded_prefix_ordering": True},
+    "ram-cache": {"embedded_servers": 1, "embedded_prompt_cache_mb": 256},
+    "ordered+cache": {"embedded_servers": 1, "embedded_prompt_cache_mb": 256,
+                      "embedded_prefix_ordering": True},
+    # The default: one server per prompt family (generator/llm/routing.py), prefix reuse on.
+    "default": {},
 }
+DEFAULT_ARMS = "no-reuse,one-server,default"
 STAGES = ("generate", "classify", "instances")
 
 
@@ -85,14 +93,15 @@ def run_arm(base: Settings, overrides: dict[str, Any], instructions: int, seed: 
             pool = ensure_seeded_pool(session, settings, "bench")
             params, round_id = params_of(pool), repo.open_round(session, pool, instructions).id
         reuse: PrefixReuse | None = None
-        if settings.embedded:  # the server here rather than in step_context: its log is read at stop
-            with EmbeddedServer(settings) as server:
-                client = throttled_client(settings, base_url=server.base_url, model=server.model)
+        if settings.embedded:  # the servers here rather than in step_context: their logs are read at stop
+            with EmbeddedServers(settings) as servers:
+                client = servers.client(
+                    lambda server: throttled_client(settings, base_url=server.base_url, model=server.model))
                 ctx = StepContext(sessions, client, params, settings, random.Random(seed))
                 started = time.perf_counter()
                 counts = RoundRunner(ctx).run(round_id)
                 wall = time.perf_counter() - started
-            reuse = server.reuse
+            reuse = servers.reuse
         else:
             with step_context(settings, params, sessions, seed) as ctx:
                 started = time.perf_counter()
@@ -153,7 +162,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--instructions", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--double", action="store_true", help="scripted double with its prompt cache off/on")
-    parser.add_argument("--arms", default=",".join(EMBEDDED_ARMS), help="embedded arms, comma-separated")
+    parser.add_argument("--arms", default=DEFAULT_ARMS,
+                        help=f"embedded arms, comma-separated ({', '.join(EMBEDDED_ARMS)})")
     parser.add_argument("--classify-agreement", type=int, metavar="K", help="measure K tasks per prompt")
     parser.add_argument("--agreement-tasks", type=int, default=40)
     args = parser.parse_args(argv)

@@ -49,7 +49,7 @@ def _logprob_source(settings: Settings) -> Iterator[Any]:
     if settings.embedded:
         from generator.llm.embedded import EmbeddedServer
 
-        with EmbeddedServer(settings) as server:
+        with EmbeddedServer(settings, logprobs=True) as server:
             yield EchoLogprobs(server.base_url, settings.api_key, server.model, settings.llm_timeout_s)
     else:
         from generator.llm.endpoint import build_client

@@ -6,14 +6,15 @@ that need them, so ``--help`` and the query commands start fast (tests/cli/test_
 
 from __future__ import annotations
 
+import importlib
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cli import analysis, fleet, generate, instag, novelty, query
 from cli.failures import describe_failure
 from cli.output import console, fail, interrupt_said, say_interrupted
 
@@ -53,14 +54,10 @@ def seeds_load(
 def pool_stats(pool: PoolOpt = "default", as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Tasks by origin, classification and status; rejection reasons; requests and tokens."""
     from cli.progress import print_mapping
-    from generator.db import repository as repo
-    from generator.db import stats
+    from cli.reads import pool_stats as read_stats
     from generator.settings import load_settings
-    from generator.wiring import sessions_for
 
-    sessions = sessions_for(load_settings())
-    with sessions() as session:
-        data = stats.pool_stats(session, repo.get_pool(session, pool)).as_json()
+    data = read_stats(load_settings(), pool).as_json()
     print_mapping(f"pool {pool}", data, as_json)
 
 
@@ -100,12 +97,39 @@ def db_downgrade(
     console.print(f"database at {revision}")
 
 
-generate.register(app)
-novelty.register(app)
-fleet.register(app)
-query.register(app, pool_app)
-analysis.register(app)
-instag.register(app)
+# The module that registers each top-level command; ``seeds``, ``pool stats`` and ``db`` live here.
+# main() imports and registers only what the command line names, so `selfinstruct pool stats`
+# neither imports nor builds the options of the other thirty commands (bench/startup.py); --help,
+# completion and anything unknown register them all.
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "generate": ("generate",),
+    "novelty": ("novelty",), "dedup": ("novelty",), "decontaminate": ("novelty",),
+    "round": ("fleet",), "worker": ("fleet",), "beat": ("fleet",),
+    "pool": ("query",), "export": ("query",), "serve": ("query",),
+    "quality": ("analysis",), "report": ("analysis",),
+    "tag": ("instag",), "diversity": ("instag",), "select": ("instag",), "tags": ("instag",),
+    "seeds": (), "db": (),
+}
+MODULES = ("generate", "novelty", "fleet", "query", "analysis", "instag")
+_registered: set[str] = set()
+
+
+def register_module(name: str, into: typer.Typer = app, pool: typer.Typer = pool_app) -> None:
+    """Add the commands of ``cli.<name>`` to ``into`` (its pool subcommands to ``pool``)."""
+    module = importlib.import_module(f"cli.{name}")
+    if name == "query":
+        module.register(into, pool)
+    else:
+        module.register(into)
+
+
+def register_commands(argv: Sequence[str]) -> None:
+    """Register what ``argv`` can run: the named command's module, or every module (idempotent)."""
+    name = next((arg for arg in argv if not arg.startswith("-")), None)
+    for module in COMMAND_MODULES.get(name, MODULES) if name else MODULES:
+        if module not in _registered:
+            _registered.add(module)
+            register_module(module)
 
 
 def main() -> None:
@@ -115,6 +139,7 @@ def main() -> None:
     from generator.errors import SelfInstructError
 
     try:
+        register_commands(sys.argv[1:])
         result = app(standalone_mode=False)
     except SelfInstructError as exc:
         fail(str(exc))

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # rich's progress and table modules load in the commands that draw them
+    from rich.progress import Progress
+
     from generator.instag.metrics import GroupMetrics, TagMetrics
 
 # Heavy modules (sqlalchemy, numpy, nltk, the embedders) are imported inside the commands, so that
@@ -83,6 +83,8 @@ def tags_list(pool: PoolOpt = "default", top: Annotated[int, typer.Option("--top
     if as_json:
         print(json.dumps({"vocabulary": vocabulary_id, "tags": [{"tag": t, "tasks": n} for t, n in ranked]}))
         return
+    from rich.table import Table
+
     table = Table("tag", "tasks", title=f"vocabulary {vocabulary_id}: top {len(ranked)} of {vocabulary.size}")
     for name, n in ranked:
         table.add_row(name, str(n))
@@ -109,6 +111,8 @@ def diversity(pool: PoolOpt = "default", as_json: Annotated[bool, typer.Option("
     if as_json:
         print(json.dumps({"vocabulary": vocabulary_id, "groups": [_group_json(g) for g in groups]}))
         return
+    from rich.table import Table
+
     table = Table("round", "origin", "tasks", "unique_tags", "coverage", "mean_tags_per_task", "entropy",
                   "random: unique_tags", "random: coverage", "random: mean_tags",
                   title=f"diversity under vocabulary {vocabulary_id} ({vocabulary.size} tags)")
@@ -193,6 +197,8 @@ class _bar:
     """A rich progress bar on stderr as a context manager yielding (progress, task id)."""
 
     def __init__(self, label: str, total: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
         self.progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                                  console=console)
         self.total = total

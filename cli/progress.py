@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from generator.db.stats import RoundCounts
+if TYPE_CHECKING:  # the ORM (and rich's progress bars) stay out of `pool stats` (generator/db/plain)
+    from generator.db.stats import RoundCounts
+
 
 # Where output is not a terminal (a pipe, a file), nothing is cut or wrapped at rich's 80 columns.
 PIPE_WIDTH = 100_000
@@ -39,6 +40,8 @@ class RoundProgress:
     """A progress bar of completed instructions with a status line; a ProgressSink."""
 
     def __init__(self, console: Console, target: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
         self.progress = Progress(
             TextColumn("[bold]round"),
             BarColumn(),

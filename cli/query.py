@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
-    from generator.db.filters import TaskFilter
+    from generator.db.taskfilter import TaskFilter
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -56,7 +56,7 @@ def build_filter(
     """The TaskFilter of the command-line options (validated: bad values are one-line errors)."""
     from datetime import UTC
 
-    from generator.db.filters import TaskFilter
+    from generator.db.taskfilter import TaskFilter
 
     def aware(moment: datetime | None) -> datetime | None:  # a date typed without a zone is UTC
         return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
@@ -144,8 +144,9 @@ def pool_list(
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header row.")] = False,
 ) -> None:
     """List pool tasks matching the filters, in id order (table, --json lines or --csv)."""
-    from generator.db.filters import Page
-    from generator.db.listing import list_tasks
+    from cli.reads import listed_tasks
+    from generator.db.taskfilter import Page
+    from generator.settings import load_settings
 
     f = build_filter(
         pool,
@@ -161,8 +162,7 @@ def pool_list(
         created_before,
     )
     page = Page(limit=limit, offset=offset, after_id=after_id)
-    with _sessions()() as session:
-        rows = [t.as_json() for t in list_tasks(session, f, page)]
+    rows = [t.as_json() for t in listed_tasks(load_settings(), f, page)]
     if as_json:
         for row in rows:
             sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")

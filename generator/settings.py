@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     database_connect_timeout_s: float = Field(
         default=10.0, gt=0, description="PostgreSQL: seconds to wait for a connection before giving up."
     )
+    # `pool stats` / `pool list` read an up-to-date database with plain DB-API SQL (generator/db/plain),
+    # skipping SQLAlchemy's import; 0 sends them through the ORM path like every other command.
+    plain_reads: bool = True
     sqlite_busy_timeout_s: float = Field(
         default=30.0, gt=0, description="SQLite: seconds a statement waits for another process's write lock."
     )
@@ -80,6 +83,12 @@ class Settings(BaseSettings):
     # off by default for the same reason.
     embedded_prefix_ordering: bool = False
     embedded_startup_timeout_s: float = Field(default=180.0, gt=0)
+    # Embedded server processes; requests go to them by prompt family (generator/llm/routing.py), so
+    # each slot keeps one stage's few-shot prefix evaluated (README, "Tokens and prompt caching").
+    embedded_servers: int = Field(default=4, ge=1, le=8)
+    # 0 switches llama.cpp's reuse of the slot's evaluated prefix off (every prompt evaluated whole):
+    # the reference arm of bench/tokens.py, not something to run with.
+    embedded_prefix_reuse: bool = True
     # InsTag: the embedder of the semantic aggregation (wordllama | sentence-transformers | openai | fake)
     instag_embedder: str = "wordllama"
     instag_embedding_model: str | None = None

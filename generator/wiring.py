@@ -81,10 +81,11 @@ def step_context(
     from generator.llm.ratelimit import throttled_client  # here: database-only commands need no redis
 
     if settings.embedded:
-        from generator.llm.embedded import EmbeddedServer
+        from generator.llm.embedded_servers import EmbeddedServers
 
-        with EmbeddedServer(settings) as server:
-            client = throttled_client(settings, base_url=server.base_url, model=server.model, stop=stop)
+        with EmbeddedServers(settings) as servers:
+            client = servers.client(lambda server: throttled_client(
+                settings, base_url=server.base_url, model=server.model, stop=stop))
             yield _context(settings, params, sessions, client, seed)
     else:
         yield _context(settings, params, sessions, throttled_client(settings, stop=stop), seed)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from generator.analysis.constituency import BENEPAR_SETTING, BeneparVerbNounParser
-from generator.analysis.verbnoun import SpacyVerbNounParser, VerbNounParserLike
 from generator.errors import ConfigError
+
+if TYPE_CHECKING:  # the parsers load when one is chosen: the CLI's options import only the enum
+    from generator.analysis.verbnoun import VerbNounParserLike
 
 
 class ParserBackend(StrEnum):
@@ -23,6 +25,9 @@ def choose_parser(backend: ParserBackend, benepar_model: str | None) -> tuple[Ve
     ``BENEPAR`` without ``benepar_model`` raises ConfigError naming ``SELFINSTRUCT_BENEPAR_MODEL``;
     ``AUTO`` without it uses spaCy and says that benepar was not configured: it never pretends.
     """
+    from generator.analysis.constituency import BENEPAR_SETTING, BeneparVerbNounParser
+    from generator.analysis.verbnoun import SpacyVerbNounParser
+
     if backend is ParserBackend.BENEPAR or (backend is ParserBackend.AUTO and benepar_model):
         return BeneparVerbNounParser(benepar_model), f"benepar constituency parse ({benepar_model})"
     if backend not in (ParserBackend.SPACY, ParserBackend.AUTO):

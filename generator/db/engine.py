@@ -10,16 +10,14 @@ advisory lock. Two commands starting on an empty database therefore migrate it o
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
-import migrations
 from generator.db import urls
+from generator.db.revisions import MIGRATIONS_DIR, file_head
 from generator.db.urls import normalize_url
 from generator.errors import ConfigError, DatabaseSchemaError, DatabaseUnavailableError
 from generator.redaction import mask_url_passwords
@@ -29,13 +27,10 @@ __all__ = ["downgrade", "is_current", "make_engine", "normalize_url", "open_data
 if TYPE_CHECKING:
     from alembic.config import Config
 
-MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 SQLITE_BUSY_TIMEOUT_S = 30
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 # Any constant: every process of the service takes the same lock around migrations.
 MIGRATION_LOCK_KEY = 0x5E1F1757
-_REVISION = re.compile(r"^revision\s*=\s*['\"](\w+)['\"]", re.M)
-_DOWN = re.compile(r"^down_revision\s*=\s*['\"](\w+)['\"]", re.M)
 
 
 def _sqlite_pragmas(busy_timeout_s: float) -> Any:
@@ -158,20 +153,9 @@ def downgrade(engine: Engine, revision: str = "base") -> None:
     _migrate(engine, revision, up=False)
 
 
-def _file_head() -> str | None:
-    """The single head revision named in ``migrations/versions`` (None when not exactly one)."""
-    revisions, parents = set(), set()
-    for path in MIGRATIONS_DIR.joinpath("versions").glob("*.py"):
-        source = path.read_text(encoding="utf-8")
-        revisions.update(_REVISION.findall(source))
-        parents.update(_DOWN.findall(source))
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else None
-
-
 def _fast_is_current(engine: Engine) -> bool:
     """Compare ``alembic_version`` with the files' head without importing Alembic (CLI start-up)."""
-    head = _file_head()
+    head = file_head()
     if head is None:
         return False
     try:

@@ -1,8 +1,7 @@
-"""One filter model for `pool list`, `export` and the API, and its SQL (parameterized only).
+"""The SQL of the one filter model (:mod:`generator.db.taskfilter`), parameterized only.
 
-:class:`TaskFilter` validates on construction: a bad value raises :class:`InvalidFilterError`
-naming the value and the valid ones, never an empty result. :func:`task_conditions` turns it
-into SQLAlchemy clauses; every user value is a bound parameter.
+:func:`task_conditions` turns a :class:`TaskFilter` into SQLAlchemy clauses; every user value
+is a bound parameter.
 
 Text search is a literal, case-sensitive substring match: ``%`` and ``_`` match themselves
 on both databases. It compiles to ``instr(...) > 0`` on SQLite and ``strpos(...) > 0`` on
@@ -18,8 +17,6 @@ an ``EXISTS`` over the tag table, a quality range a join on the score table); ev
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, select
@@ -28,95 +25,9 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Integer
 
 from generator.db.models import Instance, Task
-from generator.db.statuses import Origin, TaskStatus
-from generator.errors import InvalidFilterError
+from generator.db.taskfilter import MAX_ID, ORIGINS, TASK_STATUSES, Page, TaskFilter
 
-ORIGINS = tuple(str(o) for o in Origin)
-TASK_STATUSES = tuple(str(s) for s in TaskStatus)
-MAX_ID = 2**63 - 1
-
-
-def _check_choice(option: str, value: str, valid: tuple[str, ...]) -> None:
-    if value not in valid:
-        raise InvalidFilterError(f"{option} {value!r} is not valid (valid: {', '.join(valid)})")
-
-
-def _check_id(option: str, value: int, low: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_ID:
-        raise InvalidFilterError(f"{option} {value!r} is out of range ({low}..{MAX_ID})")
-
-
-def _check_score(option: str, value: float | None) -> None:
-    if value is not None and not 0.0 <= value <= 1.0:
-        raise InvalidFilterError(f"{option} {value!r} must be between 0 and 1")
-
-
-@dataclass(frozen=True)
-class TaskFilter:
-    """Which tasks of a pool: every field left at its default matches everything.
-
-    ``rounds``/``statuses`` match any of the given values; ``nearest_min``/``nearest_max`` bound
-    the ROUGE-L F1 against the nearest pool instruction (inclusive; seeds have none and drop out
-    when either bound is set); ``created_after`` is exclusive and ``created_before`` exclusive.
-    """
-
-    pool: str = "default"
-    rounds: tuple[int, ...] = ()
-    origin: str | None = None
-    statuses: tuple[str, ...] = ()
-    classification: bool | None = None
-    has_instances: bool | None = None
-    text: str | None = None
-    nearest_min: float | None = None
-    nearest_max: float | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-
-    def __post_init__(self) -> None:
-        if not self.pool or len(self.pool) > 200:
-            raise InvalidFilterError(f"--pool {self.pool!r} must be 1..200 characters")
-        for rnd in self.rounds:
-            _check_id("--round", rnd)
-        if self.origin is not None:
-            _check_choice("--origin", self.origin, ORIGINS)
-        for status in self.statuses:
-            _check_choice("--status", status, TASK_STATUSES)
-        if self.text is not None and "\x00" in self.text:
-            raise InvalidFilterError("--contains must not contain NUL characters")
-        _check_score("--nearest-min", self.nearest_min)
-        _check_score("--nearest-max", self.nearest_max)
-        if (
-            self.nearest_min is not None
-            and self.nearest_max is not None
-            and self.nearest_min > self.nearest_max
-        ):
-            raise InvalidFilterError(
-                f"--nearest-min {self.nearest_min} is above --nearest-max {self.nearest_max}"
-            )
-        if self.created_after and self.created_before and self.created_after >= self.created_before:
-            raise InvalidFilterError("--created-after must be earlier than --created-before")
-
-
-@dataclass(frozen=True)
-class Page:
-    """Which slice of the matching tasks, in id order.
-
-    ``after_id`` is keyset pagination (fast at any depth: pass the last id of the previous
-    page); ``offset`` skips rows after that (slow deep into a large pool).
-    """
-
-    limit: int | None = None
-    offset: int = 0
-    after_id: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.limit is not None and not 1 <= self.limit <= MAX_ID:
-            raise InvalidFilterError(f"--limit {self.limit!r} must be at least 1")
-        if not 0 <= self.offset <= MAX_ID:
-            raise InvalidFilterError(f"--offset {self.offset!r} must be 0 or more")
-        if self.after_id is not None:
-            _check_id("--after-id", self.after_id, low=0)
-
+__all__ = ["MAX_ID", "ORIGINS", "TASK_STATUSES", "Page", "TaskFilter", "select_task_ids", "task_conditions"]
 
 class literal_contains(FunctionElement[int]):
     """``haystack`` contains ``needle`` literally: 1-based position, > 0 when found."""

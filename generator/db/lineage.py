@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from generator.db.listing import TaskRow, rows_by_id
+from generator.db.listing import rows_by_id
 from generator.db.models import Candidate, LLMRequest, Pool, Rejection, Task
+from generator.db.readmodels import TaskRow
 from generator.errors import NotFoundError
 
 _ITEM = re.compile(r"^\s*\d+\.\s+(.+?)\s*$")

@@ -16,34 +16,11 @@ from sqlalchemy.orm import Session
 
 from generator.db.filters import Page, TaskFilter, select_task_ids, task_conditions
 from generator.db.models import Candidate, Instance, LLMRequest, Pool, Round, Task
+from generator.db.readmodels import TaskRow
 from generator.errors import NotFoundError
 from generator.export.records import ExportInstance, ExportTask
 
 EXPORT_PAGE = 1_000
-
-
-@dataclass(frozen=True)
-class TaskRow:
-    """One listed task: what `pool list` prints and the API returns."""
-
-    id: int
-    origin: str
-    round_id: int | None
-    status: str
-    is_classification: bool | None
-    instruction: str
-    nearest_task_id: int | None
-    nearest_score: float | None
-    created_at: datetime
-    model: str | None
-    instances: tuple[ExportInstance, ...]
-
-    def as_json(self) -> dict[str, Any]:
-        """JSON-ready fields (``created_at`` as ISO 8601, instances as objects)."""
-        out = asdict(self)
-        out["created_at"] = self.created_at.isoformat()
-        out["instances"] = [{"input": i.input, "output": i.output} for i in self.instances]
-        return out
 
 
 def pool_id_of(session: Session, name: str) -> int:

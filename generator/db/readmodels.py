@@ -6,9 +6,13 @@ Queries in :mod:`generator.db.stats` fill them; ``as_json`` gives the documented
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from generator.db.models import Task
+from generator.export.records import ExportInstance
+
+if TYPE_CHECKING:  # the ORM stays out of the fast query commands (generator/db/plain)
+    from generator.db.models import Task
 
 
 @dataclass(frozen=True)
@@ -96,3 +100,27 @@ class TaskView:
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """One listed task: what `pool list` prints and the API returns."""
+
+    id: int
+    origin: str
+    round_id: int | None
+    status: str
+    is_classification: bool | None
+    instruction: str
+    nearest_task_id: int | None
+    nearest_score: float | None
+    created_at: datetime
+    model: str | None
+    instances: tuple[ExportInstance, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        """JSON-ready fields (``created_at`` as ISO 8601, instances as objects)."""
+        out = asdict(self)
+        out["created_at"] = self.created_at.isoformat()
+        out["instances"] = [{"input": i.input, "output": i.output} for i in self.instances]
+        return out

@@ -3,9 +3,8 @@ llama-cpp-python's OpenAI-compatible server in a subprocess on a free loopback p
 
 A subprocess rather than ``llama_cpp.Llama`` in-process so that the pipeline reaches every model
 through the same :class:`generator.llm.OpenAIClient`, and so that the model's memory and threads
-go away with one signal. The server is stopped on context exit, at interpreter exit (atexit:
-Ctrl-C, SystemExit) and, on Linux, by the kernel when the process that started it dies (even by
-SIGKILL), so a killed CLI never leaves a model running.
+go away with one signal. The server is stopped on context exit, at interpreter exit and, on Linux,
+by the kernel when the process that started it dies (even by SIGKILL).
 """
 
 from __future__ import annotations
@@ -35,7 +34,9 @@ POLL_INTERVAL_S = 0.25
 STOP_GRACE_S = 10.0
 # The child's entry point (``python -c``). On Linux it first sets PR_SET_PDEATHSIG (1) so the kernel
 # SIGTERMs the server when its parent dies; the getppid check closes the race of a parent already
-# gone. Then it drops every environment variable llama-cpp-python's server settings would read
+# gone. Its third argument is 0 when the slot's prefix reuse is switched off
+# (SELFINSTRUCT_EMBEDDED_PREFIX_REUSE=0: every prompt evaluated whole, the tokens bench's reference).
+# Then it drops every environment variable llama-cpp-python's server settings would read
 # (they have no prefix: a container's PORT, HOST or API_KEY would silently override our flags).
 _LAUNCHER = """\
 import os, runpy, sys
@@ -48,7 +49,14 @@ from llama_cpp.server.settings import Settings
 fields = {name.lower() for name in Settings.model_fields} | {"config_file"}
 for key in [k for k in os.environ if k.lower() in fields]:
     del os.environ[key]
-sys.argv = ["llama_cpp.server", *sys.argv[3:]]
+if sys.argv[3] == "0":  # prefix reuse off (bench/tokens.py's reference): forget what the slot holds
+    import llama_cpp
+    _generate = llama_cpp.Llama.generate
+    def generate(self, tokens, *args, **kwargs):
+        self.n_tokens = 0
+        return _generate(self, tokens, *args, **kwargs)
+    llama_cpp.Llama.generate = generate
+sys.argv = ["llama_cpp.server", *sys.argv[4:]]
 runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 """
 
@@ -111,8 +119,11 @@ class EmbeddedServer:
     carries the tail of its log).
     """
 
-    def __init__(self, settings: Settings, directory: Path | None = None) -> None:
+    def __init__(self, settings: Settings, directory: Path | None = None, *, logprobs: bool = False,
+                 threads: int | None = None) -> None:
         self.settings = settings
+        self.logprobs = logprobs
+        self.threads = threads or settings.embedded_threads
         self.directory = directory or cache_dir()
         self.model = MODEL_ALIAS
         self.base_url = ""
@@ -120,6 +131,7 @@ class EmbeddedServer:
         self.startup_s = 0.0
         self.reuse: PrefixReuse | None = None  # read from the log when the server stops
         self._proc: subprocess.Popen[bytes] | None = None
+        self._started = 0.0
 
     @property
     def pid(self) -> int | None:
@@ -137,23 +149,23 @@ class EmbeddedServer:
 
     def start(self) -> None:
         """Start the server and block until it answers; see the class docstring for errors."""
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the server process without waiting for it (several servers load side by side)."""
         if self._proc is not None:
             raise RuntimeError("embedded server already started")
         missing = [name for name in SERVER_MODULES if importlib.util.find_spec(name) is None]
         if missing:
             raise EmbeddedModelError(f"{INSTALL_HINT} (missing: {', '.join(missing)})")
         started = time.monotonic()
-        gguf = model_path(self.directory)
         port = _free_port()
-        args = ["--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
-                "--n_ctx", str(self.settings.embedded_ctx), "--model_alias", MODEL_ALIAS]
-        args += cache_args(self.settings)
-        if self.settings.embedded_threads is not None:  # else llama-cpp-python's default: half the CPUs
-            threads = str(self.settings.embedded_threads)
-            args += ["--n_threads", threads, "--n_threads_batch", threads]
+        args = self.server_args(model_path(self.directory), port)
         # PDEATHSIG fires when the *thread* that forked exits, so only the main thread may use it.
         on_death = sys.platform.startswith("linux") and threading.current_thread() is threading.main_thread()
-        command = [sys.executable, "-c", _LAUNCHER, str(os.getpid()), "1" if on_death else "0", *args]
+        reuse = "1" if self.settings.embedded_prefix_reuse else "0"
+        command = [sys.executable, "-c", _LAUNCHER, str(os.getpid()), "1" if on_death else "0", reuse, *args]
         self.log_path = self.directory / f"embedded-server-{port}.log"
         with self.log_path.open("wb") as log:
             self._proc = subprocess.Popen(  # own session: Ctrl-C reaches the CLI, which then stops us
@@ -162,12 +174,27 @@ class EmbeddedServer:
             )
         atexit.register(self.stop)
         self.base_url = f"http://127.0.0.1:{port}/v1"
+        self._started = started
+
+    def server_args(self, gguf: Path, port: int) -> list[str]:
+        """The llama-cpp-python server's command-line flags."""
+        args = ["--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
+                "--n_ctx", str(self.settings.embedded_ctx), "--model_alias", MODEL_ALIAS]
+        args += cache_args(self.settings)
+        if self.threads is not None:  # else llama-cpp-python's default: half the CPUs (all for prompts)
+            args += ["--n_threads", str(self.threads), "--n_threads_batch", str(self.threads)]
+        # The server keeps every prompt token's logits by default (echoed log-probabilities): with a
+        # 262K vocabulary, 1 MiB copied per token. Only perplexity (cli/analysis.py) needs them.
+        return [*args, "--logits_all", "true" if self.logprobs else "false"]
+
+    def wait_ready(self) -> None:
+        """Block until the launched server answers; stops it and raises EmbeddedModelError if not."""
         try:
             self._wait_ready()
         except BaseException:
             self.stop()
             raise
-        self.startup_s = time.monotonic() - started
+        self.startup_s = time.monotonic() - self._started
 
     def _wait_ready(self) -> None:
         assert self._proc is not None

@@ -11,7 +11,8 @@ server's time went.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 
 __all__ = ["PrefixReuse", "prefix_reuse"]
 
@@ -58,3 +59,8 @@ def prefix_reuse(log: str) -> PrefixReuse:
         generation_ms=sum(ms for ms, _ in generation),
         generated_tokens=sum(n for _, n in generation),
     )
+
+
+def combined(parts: Sequence[PrefixReuse]) -> PrefixReuse:
+    """The sums of several servers' logs (one round on several embedded servers)."""
+    return PrefixReuse(*(sum(getattr(p, f.name) for p in parts) for f in fields(PrefixReuse)))

@@ -59,7 +59,7 @@ NOT_FOR_QUERIES = ("openai", "celery", "kombu", "redis", "numpy", "spacy", "pyar
                    "uvicorn", "alembic", "sklearn", "httpx", "llama_cpp")
 
 
-def _loaded_while_running(args: list[str], database_url: str) -> list[str]:
+def _loaded_while_running(args: list[str], database_url: str, keep: tuple[str, ...] = ()) -> list[str]:
     code = (
         "import sys, json\n"
         f"sys.argv = ['selfinstruct', *{args!r}]\n"
@@ -67,7 +67,7 @@ def _loaded_while_running(args: list[str], database_url: str) -> list[str]:
         "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
         "print(json.dumps([code, sorted({m.split('.')[0] for m in sys.modules})]))\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SELFINSTRUCT_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SELFINSTRUCT_") or k in keep}
     env["SELFINSTRUCT_DATABASE_URL"] = database_url
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
                          cwd=REPO)
@@ -92,5 +92,28 @@ def test_the_query_commands_run_on_an_existing_database_without_heavy_modules(
     seeded_sqlite: str, args: list[str]
 ) -> None:
     loaded = _loaded_while_running(args, seeded_sqlite)
-    assert "sqlalchemy" in loaded  # the probe does see what the command imports
+    assert "sqlite3" in loaded  # the probe does see what the command imports
+    # An up-to-date database is read with plain DB-API SQL (generator/db/plain): no ORM at all.
+    assert [m for m in (*NOT_FOR_QUERIES, "sqlalchemy") if m in loaded] == []
+
+
+@pytest.mark.parametrize("args", QUERIES[:2], ids=["stats", "list"])
+def test_with_plain_reads_off_the_query_commands_take_the_orm_path(
+    seeded_sqlite: str, args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SELFINSTRUCT_PLAIN_READS", "0")
+    loaded = _loaded_while_running(args, seeded_sqlite, keep=("SELFINSTRUCT_PLAIN_READS",))
+    assert "sqlalchemy" in loaded
     assert [m for m in NOT_FOR_QUERIES if m in loaded] == []
+
+
+def test_a_query_on_a_database_behind_the_code_migrates_it_first(tmp_path: Path) -> None:
+    from generator.db.engine import downgrade, is_current, make_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    assert _loaded_while_running(["seeds", "load"], url)
+    engine = make_engine(url)
+    downgrade(engine, "0007")
+    loaded = _loaded_while_running(["pool", "stats"], url)
+    assert "sqlalchemy" in loaded and is_current(engine)  # the regular path ran, and migrated it
+    engine.dispose()
