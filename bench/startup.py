@@ -18,6 +18,7 @@ times that too).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -91,10 +92,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--orm", action="store_true", help="also time the query commands on the ORM path")
+    parser.add_argument("--postgres", action="store_true", help="a fresh PostgreSQL pool, not SQLite")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp, contextlib.ExitStack() as stack:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SELFINSTRUCT_")}
         env["SELFINSTRUCT_DATABASE_URL"] = f"sqlite:///{Path(tmp) / 'pool.db'}"
+        if args.postgres:
+            from generator.testing.services import fresh_postgres_database
+
+            env["SELFINSTRUCT_DATABASE_URL"] = stack.enter_context(fresh_postgres_database())
         env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
         load = subprocess.run([sys.executable, "-m", "cli", "seeds", "load"], env=env, capture_output=True,
                               text=True, check=True)

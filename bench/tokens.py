@@ -1,30 +1,35 @@
 """Token-efficiency benchmark (issue 15): the same round size, side by side in one run.
 
-On the embedded default (no SELFINSTRUCT_LLM_BASE_URL) each arm starts its own llama.cpp server
+On the embedded default (no SELFINSTRUCT_LLM_BASE_URL) each arm starts its own llama.cpp servers
 and runs one round of ``--instructions`` kept instructions on a fresh SQLite pool with the same
-seed, changing only the prefix-reuse settings:
+seed, changing only the prefix-reuse settings (``--arms``, default the first three):
 
-* ``baseline``      -- no RAM prompt cache, SELFINSTRUCT_LLM_CONCURRENCY requests in flight (stages
-                       interleave on the server's single slot): the default;
-* ``ordered``       -- one request at a time, grouped by stage (generator/rounds/ordering.py);
-* ``ram-cache``     -- llama-cpp-python's RAM prompt cache, requests still interleaved;
-* ``ordered+cache`` -- both (off by default: measured slower on the shared 2-core machine).
+* ``no-reuse``      -- the default layout with llama.cpp's slot prefix reuse switched off
+                       (SELFINSTRUCT_EMBEDDED_PREFIX_REUSE=0: every prompt evaluated whole): the
+                       reference the goal is measured against;
+* ``one-server``    -- the previous default: one server whose single slot every stage shares;
+* ``default``       -- one server per prompt family (SELFINSTRUCT_EMBEDDED_SERVERS=4,
+                       generator/llm/routing.py), prefix reuse on;
+* ``one-server-no-reuse``, ``ordered``, ``ram-cache``, ``ordered+cache`` -- one server with reuse
+  off, with one request at a time grouped by stage (generator/rounds/ordering.py), with
+  llama-cpp-python's RAM prompt cache, and with both.
 
-llama.cpp always reuses the prefix it evaluated last; that cannot be switched off, so the baseline
-still gets the hits its interleaving leaves. The server does not report cached tokens
-(``cached`` stays unknown there). With ``--double`` the arms run against the scripted double with its
-prompt cache off / on, which reports ``usage.prompt_tokens_details.cached_tokens`` like OpenAI; with
-SELFINSTRUCT_LLM_BASE_URL set the same round runs once on that endpoint. On the embedded server
-each arm also prints what the server's log says (generator/llm/embedded_log.py): prompt tokens
-reused from its slot (llama.cpp's ``n_past`` prefix match) vs evaluated, RAM-cache hits, and the
-server's prompt-eval vs generation milliseconds. The load average is printed before and after.
+The server does not report cached tokens (``cached`` stays unknown there). With ``--double`` the
+arms run against the scripted double with its prompt cache off / on, which reports
+``usage.prompt_tokens_details.cached_tokens`` like OpenAI; with SELFINSTRUCT_LLM_BASE_URL set the
+same round runs once on that endpoint. On the embedded servers each arm also prints what their
+logs say (generator/llm/embedded_log.py, summed over the servers): prompt tokens reused from the
+slots (llama.cpp's ``n_past`` prefix match) vs evaluated, RAM-cache hits and misses, and the
+servers' prompt-eval vs generation milliseconds (summed: servers run side by side, so the sum can
+exceed the wall time). The load average is printed before and after.
 
 ``--classify-agreement K`` instead measures multi-task classification on the same endpoint: the
 first ``--agreement-tasks`` seed instructions classified one per prompt and K per prompt (JSON
 answer), printing the agreement rate, each layout's accuracy against the seeds' own labels, and
 the tokens saved (the figure SELFINSTRUCT_CLASSIFY_PER_PROMPT_AGREEMENT asks for on base models).
 
-    .venv/bin/python bench/tokens.py --instructions 5
+    .venv/bin/python bench/tokens.py --instructions 10
+    .venv/bin/python bench/tokens.py --arms no-reuse,default --repeat 2
     .venv/bin/python bench/tokens.py --double --instructions 50
     .venv/bin/python bench/tokens.py --classify-agreement 5 [--double]
 """
@@ -164,6 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--double", action="store_true", help="scripted double with its prompt cache off/on")
     parser.add_argument("--arms", default=DEFAULT_ARMS,
                         help=f"embedded arms, comma-separated ({', '.join(EMBEDDED_ARMS)})")
+    parser.add_argument("--repeat", type=int, default=1, help="run the arms this many times, alternating")
     parser.add_argument("--classify-agreement", type=int, metavar="K", help="measure K tasks per prompt")
     parser.add_argument("--agreement-tasks", type=int, default=40)
     args = parser.parse_args(argv)
@@ -186,15 +192,26 @@ def main(argv: list[str] | None = None) -> None:
         results["endpoint"] = run_arm(base, {}, args.instructions, args.seed)
         report("endpoint", results["endpoint"])
     else:
-        for name in args.arms.split(","):
-            results[name] = run_arm(base, EMBEDDED_ARMS[name], args.instructions, args.seed)
-            report(name, results[name])
-    names = list(results)
+        arms = args.arms.split(",")
+        pooled = {name: [0.0, 0] for name in arms}  # wall s and kept, summed over the repeats
+        for repeat in range(1, args.repeat + 1):  # the arms alternate, so drifting load hits each alike
+            for name in arms:
+                results[name] = run_arm(base, EMBEDDED_ARMS[name], args.instructions, args.seed + repeat - 1)
+                report(f"{name} #{repeat}" if args.repeat > 1 else name, results[name])
+                pooled[name][0] += results[name]["wall_s"]
+                pooled[name][1] += results[name]["kept"]
+            _ratio(results, arms, f" (repeat {repeat})" if args.repeat > 1 else "")
+        if args.repeat > 1:
+            sums = {n: {"wall_s": w, "kept": k} for n, (w, k) in pooled.items()}
+            _ratio(sums, arms, " (all repeats pooled)")
+
+
+def _ratio(results: dict[str, dict[str, Any]], names: list[str], label: str) -> None:
     first, last = results[names[0]], results[names[-1]]
-    if not args.double and len(results) > 1 and first["kept"] and last["kept"]:
+    if len(names) > 1 and first["kept"] and last["kept"]:
         ratio = (first["wall_s"] / first["kept"]) / (last["wall_s"] / last["kept"])
-        print(f"wall time per kept instruction: {ratio:.2f}x less in {names[-1]} than {names[0]}"
-              " (goal on the embedded default: >= 2x)")
+        print(f"wall time per kept instruction{label}: {ratio:.2f}x less in {names[-1]} than {names[0]}"
+              " (goal on the embedded default: >= 2x)", flush=True)
 
 
 if __name__ == "__main__":

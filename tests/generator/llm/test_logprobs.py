@@ -38,7 +38,7 @@ def test_the_embedded_model_finds_a_fluent_answer_less_perplexing_than_word_sala
     from generator.llm.embedded import EmbeddedServer
 
     settings = Settings(llm_base_url=None, llm_model=None, embedded_startup_timeout_s=180)
-    with EmbeddedServer(settings) as server:
+    with EmbeddedServer(settings, logprobs=True) as server:  # as `selfinstruct quality` starts it
         source = EchoLogprobs(server.base_url, settings.api_key, server.model)
         values = []
         for output in ("Paris is the capital of France.", "banana purple seventeen quickly the"):
