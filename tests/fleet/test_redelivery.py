@@ -71,7 +71,10 @@ def test_messages_delivered_twice_write_no_duplicate_rows(tmp_path: Path) -> Non
 
         def duplicate_everything() -> None:
             while not stop.wait(0.1):
-                _redeliver(f, round_id)
+                # Duplicates arrive all round long, but the backlog stays bounded: an unbounded flood
+                # buried the round's last genuine message on a loaded CI machine (19/20 after 120 s).
+                if sum(f.wc.hints.redis.llen(q) for q in QUEUES) < 300:
+                    _redeliver(f, round_id)
 
         racer = threading.Thread(target=duplicate_everything, daemon=True)
         racer.start()
