@@ -8,8 +8,9 @@ seed, changing only the prefix-reuse settings (``--arms``, default the first thr
                        (SELFINSTRUCT_EMBEDDED_PREFIX_REUSE=0: every prompt evaluated whole): the
                        reference the goal is measured against;
 * ``one-server``    -- the previous default: one server whose single slot every stage shares;
-* ``default``       -- one server per prompt family (SELFINSTRUCT_EMBEDDED_SERVERS=4,
-                       generator/llm/routing.py), prefix reuse on;
+* ``four-servers``  -- the previous default: one server per prompt family, generation on one;
+* ``default``       -- one server per pinned prompt family and two for generation
+                       (SELFINSTRUCT_EMBEDDED_SERVERS=5, generator/llm/routing.py), prefix reuse on;
 * ``one-server-no-reuse``, ``ordered``, ``ram-cache``, ``ordered+cache`` -- one server with reuse
   off, with one request at a time grouped by stage (generator/rounds/ordering.py), with
   llama-cpp-python's RAM prompt cache, and with both.
@@ -73,7 +74,9 @@ EMBEDDED_ARMS: dict[str, dict[str, Any]] = {
     "ram-cache": {"embedded_servers": 1, "embedded_prompt_cache_mb": 256},
     "ordered+cache": {"embedded_servers": 1, "embedded_prompt_cache_mb": 256,
                       "embedded_prefix_ordering": True},
-    # The default: one server per prompt family (generator/llm/routing.py), prefix reuse on.
+    # The previous default: four servers, so generation has one of its own.
+    "four-servers": {"embedded_servers": 4},
+    # The default: one server per pinned prompt family, the rest generating (generator/llm/routing.py).
     "default": {},
 }
 DEFAULT_ARMS = "no-reuse,one-server,default"

@@ -84,8 +84,9 @@ class Settings(BaseSettings):
     embedded_prefix_ordering: bool = False
     embedded_startup_timeout_s: float = Field(default=180.0, gt=0)
     # Embedded server processes; requests go to them by prompt family (generator/llm/routing.py), so
-    # each slot keeps one stage's few-shot prefix evaluated (README, "Tokens and prompt caching").
-    embedded_servers: int = Field(default=4, ge=1, le=8)
+    # each slot keeps one stage's few-shot prefix evaluated, and generation runs on the servers no
+    # family holds (README, "Tokens and prompt caching").
+    embedded_servers: int = Field(default=5, ge=1, le=8)
     # 0 switches llama.cpp's reuse of the slot's evaluated prefix off (every prompt evaluated whole):
     # the reference arm of bench/tokens.py, not something to run with.
     embedded_prefix_reuse: bool = True

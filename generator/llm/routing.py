@@ -5,20 +5,31 @@ alternate on its single slot (generate, classify, instances, generate...), and e
 evaluates a stage's ~650-token few-shot block again. :class:`PrefixAffinityClient` spreads the
 families over several servers instead: a family is the request's stage and the first line of its
 first prompt (the fixed header of its template: the two instance templates are two families).
-A family sticks to the backend it was first given; families are dealt round-robin, so with as
-many servers as families every slot holds its own family's prefix for the whole round.
+
+* A family of a *pinned* stage (classification, instances, tagging) is pinned to one backend the
+  first time it is seen, and sticks to it, so its slot keeps that family's few-shot block.
+* Generation is *unpinned*: its prompts are the paper's freshly sampled in-context examples
+  (§2.2), so consecutive prompts share only the header and stickiness would buy nothing. Its
+  requests go to the least busy backend no family is pinned to, in parallel when there are
+  several: a round keeps several generate requests in flight, and on one server they would queue
+  behind each other while the other cores wait for the classification they feed.
+* Pinning never takes the last unpinned backend (generation keeps one); families beyond that
+  share the backends that hold the fewest families, as they would on one server.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from generator.llm.client import LLMClient
 from generator.records import LLMCall, Stage
 from generator.selfinstruct.params import Decoding
 
-__all__ = ["PrefixAffinityClient", "family_of"]
+__all__ = ["UNPINNED_STAGES", "PrefixAffinityClient", "family_of"]
+
+# Stages whose prompts share no reusable prefix (the in-context examples are sampled per prompt).
+UNPINNED_STAGES: frozenset[Stage] = frozenset({Stage.GENERATE})
 
 
 def family_of(prompts: Sequence[str], stage: Stage) -> tuple[str, str]:
@@ -28,26 +39,50 @@ def family_of(prompts: Sequence[str], stage: Stage) -> tuple[str, str]:
 
 
 class PrefixAffinityClient:
-    """An :class:`LLMClient` over several backends of one model; each prompt family sticks to one."""
+    """An :class:`LLMClient` over several backends of one model: each family of a pinned stage sticks
+    to one backend; unpinned stages spread over the backends no family holds (module docstring)."""
 
-    def __init__(self, backends: Sequence[LLMClient]) -> None:
+    def __init__(self, backends: Sequence[LLMClient], unpinned: Collection[Stage] = UNPINNED_STAGES) -> None:
         if not backends:
             raise ValueError("PrefixAffinityClient needs at least one backend")
         self.backends = list(backends)
         self.model = self.backends[0].model
         self.api = self.backends[0].api
         self.max_prompts_per_request = self.backends[0].max_prompts_per_request
-        self._assigned: dict[tuple[str, str], int] = {}
+        self.unpinned = frozenset(unpinned)
+        self._pinned: dict[tuple[str, str], int] = {}
+        self._busy = [0] * len(self.backends)  # requests in flight per backend
         self._lock = threading.Lock()
 
     def backend_for(self, prompts: Sequence[str], stage: Stage) -> int:
-        """The index of the backend serving this request's family (assigned on first sight)."""
-        family = family_of(prompts, stage)
+        """The index of the backend that serves this request now (a new family is pinned on first sight)."""
         with self._lock:
-            if family not in self._assigned:
-                self._assigned[family] = len(self._assigned) % len(self.backends)
-            return self._assigned[family]
+            return self._choose(prompts, stage)
 
     def complete(self, prompts: Sequence[str], decoding: Decoding, stage: Stage) -> LLMCall:
-        """Send the request to its family's backend; its answer (or stored error) unchanged."""
-        return self.backends[self.backend_for(prompts, stage)].complete(prompts, decoding, stage)
+        """Send the request to the backend :meth:`backend_for` names; its answer (or error) unchanged."""
+        with self._lock:
+            index = self._choose(prompts, stage)
+            self._busy[index] += 1
+        try:
+            return self.backends[index].complete(prompts, decoding, stage)
+        finally:
+            with self._lock:
+                self._busy[index] -= 1
+
+    def _choose(self, prompts: Sequence[str], stage: Stage) -> int:
+        free = [i for i in range(len(self.backends)) if i not in self._pinned.values()]
+        if stage in self.unpinned:
+            return self._least_busy(free or range(len(self.backends)))
+        family = family_of(prompts, stage)
+        if family not in self._pinned:
+            if len(free) > 1 or (free and not self.unpinned):
+                self._pinned[family] = self._least_busy(free)
+            else:  # none to spare: share a pinned backend (the one holding the fewest families)
+                held = [list(self._pinned.values()).count(i) for i in range(len(self.backends))]
+                shared = [i for i, n in enumerate(held) if n] or range(len(self.backends))
+                self._pinned[family] = min(shared, key=lambda i: (held[i], i))
+        return self._pinned[family]
+
+    def _least_busy(self, candidates: Sequence[int] | range) -> int:
+        return min(candidates, key=lambda i: (self._busy[i], i))

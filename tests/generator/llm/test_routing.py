@@ -1,7 +1,9 @@
-"""Requests of one prompt family always reach the same backend; families are dealt round-robin."""
+"""Requests of one prompt family always reach the same backend; generation spreads over the backends
+no family holds, and pinning always leaves it one."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import pytest
@@ -47,13 +49,76 @@ def test_each_family_sticks_to_the_backend_it_was_first_given() -> None:
     assert len(sent["s3"]) == 3
 
 
-def test_more_families_than_backends_wrap_around() -> None:
-    backends = [Recorder("s0"), Recorder("s1")]
+def test_more_families_than_backends_share_the_pinned_ones_and_generation_keeps_its_own() -> None:
+    backends = [Recorder("s0"), Recorder("s1"), Recorder("s2")]
     client = PrefixAffinityClient(backends)
-    asked = [(Stage.CLASSIFY, "A"), (Stage.INSTANCES, "B"), (Stage.GENERATE, "C"), (Stage.CLASSIFY, "A")]
+    asked = [(Stage.CLASSIFY, "A"), (Stage.INSTANCES, "B"), (Stage.INSTANCES, "C"), (Stage.TAG, "D"),
+             (Stage.GENERATE, "E"), (Stage.CLASSIFY, "A")]
     for stage, header in asked:
         client.complete([f"{header}\nrest"], DECODING, stage)
-    assert [len(b.seen) for b in backends] == [3, 1]
+    # A on s0, B on s1; C and D find only the last free backend, so they share s0 and s1.
+    assert [b.seen for b in backends] == [
+        ["A\nrest", "C\nrest", "A\nrest"], ["B\nrest", "D\nrest"], ["E\nrest"]]
+
+
+def test_one_backend_serves_everything() -> None:
+    backend = Recorder("s0")
+    client = PrefixAffinityClient([backend])
+    for stage, header in ((Stage.CLASSIFY, "A"), (Stage.GENERATE, "B"), (Stage.INSTANCES, "C")):
+        client.complete([f"{header}\nrest"], DECODING, stage)
+    assert len(backend.seen) == 3
+
+
+class Holding(Recorder):
+    """A backend whose requests wait until released, so that several are in flight at once."""
+
+    def __init__(self, name: str, release: threading.Event) -> None:
+        super().__init__(name)
+        self.release = release
+        self.arrived = threading.Semaphore(0)
+
+    def complete(self, prompts: Sequence[str], decoding: Decoding, stage: Stage) -> LLMCall:
+        call = super().complete(prompts, decoding, stage)
+        self.arrived.release()
+        self.release.wait(timeout=10)
+        return call
+
+
+def test_generate_requests_in_flight_run_side_by_side_on_the_unpinned_backends() -> None:
+    release = threading.Event()
+    backends = [Holding(f"s{i}", release) for i in range(5)]
+    client = PrefixAffinityClient(backends)
+    release.set()  # the three pinned families first, one at a time
+    for prompt in (CLASSIFY.format("a"), OUTPUT_FIRST.format("a"), INPUT_FIRST.format("a")):
+        client.complete([prompt], DECODING, Stage.INSTANCES if "Below" in prompt else Stage.CLASSIFY)
+    release.clear()
+    asked = [threading.Thread(target=client.complete, args=([f"Tasks:\n1. {i}"], DECODING, Stage.GENERATE))
+             for i in range(3)]
+    for thread in asked[:2]:
+        thread.start()
+    for backend in backends[3:]:  # one each on the two free backends, neither queued behind the other
+        assert backend.arrived.acquire(timeout=5)
+    asked[2].start()  # both busy: the third queues on a free backend (the first), never on a pinned one
+    assert backends[3].arrived.acquire(timeout=5)
+    release.set()
+    for thread in asked:
+        thread.join(timeout=5)
+    assert [len(b.seen) for b in backends[:3]] == [1, 1, 1]
+    assert [len(b.seen) for b in backends[3:]] == [2, 1]
+
+
+def test_a_family_is_pinned_to_an_idle_backend_not_to_one_busy_generating() -> None:
+    release = threading.Event()
+    backends = [Holding(f"s{i}", release) for i in range(3)]
+    client = PrefixAffinityClient(backends)
+    generating = threading.Thread(target=client.complete, args=(["Tasks:\n1. x"], DECODING, Stage.GENERATE))
+    generating.start()
+    assert backends[0].arrived.acquire(timeout=5)
+    assert client.backend_for([CLASSIFY.format("a")], Stage.CLASSIFY) == 1
+    assert client.backend_for(["Tasks:\n1. y"], Stage.GENERATE) == 2  # s0 busy, s1 pinned
+    release.set()
+    generating.join(timeout=5)
+    assert client.backend_for(["Tasks:\n1. z"], Stage.GENERATE) == 0
 
 
 def test_the_same_header_in_another_stage_is_another_family() -> None:
