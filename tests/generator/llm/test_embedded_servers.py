@@ -2,7 +2,8 @@
 
 Two families alternate (A, B, A, B...). On one server each switch evaluates the other family's
 prefix again; on servers routed by family (the default layout: one per family, and one kept for
-generation) every repeat reuses its prefix from the slot. The server logs say how many prompt tokens were reused.
+generation) every repeat reuses its prefix from the slot. The server logs say how many prompt
+tokens were reused.
 """
 
 from __future__ import annotations
