@@ -57,6 +57,7 @@ from sqlalchemy import func, select
 from generator.db import repository as repo
 from generator.db.engine import open_database
 from generator.db.models import Instance, LLMRequest, Round, Task, TaskTag, TaskTagging
+from generator.db.statuses import LIVE_STATUSES
 from generator.llm.client import LLMClient
 from generator.llm.ratelimit import throttled_client
 from generator.novelty.rouge import rouge_l_f, tokenize
@@ -179,7 +180,7 @@ def collect(path: Path, arm: str, seed: int) -> ArmResult:
         rnd = session.scalars(select(Round)).one()
         rows = session.execute(select(Task.id, Task.instruction).where(
             Task.round_id == rnd.id, Task.origin == "machine",
-            Task.status.in_(repo.LIVE_STATUSES)).order_by(Task.id)).all()
+            Task.status.in_(LIVE_STATUSES)).order_by(Task.id)).all()
         tags: dict[int, list[str]] = {}
         for task_id, tag in session.execute(select(TaskTag.task_id, TaskTag.tag).order_by(
                 TaskTag.task_id, TaskTag.position)):

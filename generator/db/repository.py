@@ -22,15 +22,6 @@ from generator.db.statuses import CandidateStatus, Origin, RoundMode, RoundStatu
 from generator.errors import NotFoundError
 from generator.selfinstruct.params import GenerationParams
 
-# Task statuses under their older names (workers/ and tests still use them); the StrEnums in
-# generator/db/statuses.py are the vocabulary.
-PENDING_CLASSIFICATION = TaskStatus.PENDING_CLASSIFICATION
-PENDING_INSTANCES = TaskStatus.PENDING_INSTANCES
-COMPLETE = TaskStatus.COMPLETE
-NO_INSTANCES = TaskStatus.NO_INSTANCES
-LIVE_STATUSES = statuses.LIVE_STATUSES
-
-
 # First key of the two-int advisory lock, so pool locks never collide with other applications' locks.
 POOL_LOCK_NAMESPACE = 0x5E1F
 
@@ -227,6 +218,6 @@ def tasks_in_status(session: Session, round_id: int, status: str, limit: int | N
 
 def live_count(session: Session, round_id: int) -> int:
     """The round's admitted tasks that have not ended without instances."""
-    query = select(func.count()).where(Task.round_id == round_id, Task.status.in_(LIVE_STATUSES))
+    query = select(func.count()).where(Task.round_id == round_id, Task.status.in_(statuses.LIVE_STATUSES))
     live = session.scalar(query)
     return int(live or 0)

@@ -7,6 +7,7 @@ steps aside (None) whenever the regular, migrating path must run.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta, timezone
@@ -30,29 +31,25 @@ EVIL = ["'; DROP TABLE tasks;--", "Robert'); DROP TABLE tasks;--", "\\", "' OR 1
         "%' OR '1'='1", "%(text)s", ":text", "50%", "%", "_", "e_v", "my_var", "HAIKU", "haiku"]
 
 
+@contextlib.contextmanager
+def _database_url(kind: str, tmp_path: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'pool.db'}"
+    else:
+        with fresh_postgres_database() as url:
+            yield url
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
 def both(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[Sessions, plain.PlainDB, dict[str, int]]]:
-    def prepared(url: str) -> tuple[Sessions, dict[str, int]]:
+    with _database_url(request.param, tmp_path) as url:
         sessions = open_database(url)
         with sessions.begin() as session:
             ids = build_pool(session)
             add_lineage(session, ids, "Compute 50% of the given number.")
             build_pool(session, "other")
-        return sessions, ids
-
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'pool.db'}"
-        sessions, ids = prepared(url)
-        db = plain.open_plain(url, connect_timeout_s=5, busy_timeout_s=5)
-        assert db is not None
-        yield sessions, db, ids
-        db.close()
-        sessions.kw["bind"].dispose()
-        return
-    with fresh_postgres_database() as url:
-        sessions, ids = prepared(url)
         db = plain.open_plain(url, connect_timeout_s=5, busy_timeout_s=5)
         assert db is not None
         yield sessions, db, ids

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from generator.db import repository as repo
 from generator.db.models import Candidate, Instance, LLMRequest, Rejection, Task
+from generator.db.statuses import TaskStatus
 from generator.testing.llm_double import ScriptedLLMServer
 from generator.testing.responders import SelfInstructResponder
 from tests.fleet.invariants import assert_admission_exact, assert_no_duplicate_rows, assert_round_completed
@@ -25,8 +25,8 @@ def _redeliver(f: Fleet, round_id: int, copies: int = 2) -> None:
     """Send ``copies`` extra messages for everything the round has (as a broker redelivery would)."""
     with f.wc.sessions() as session:
         tasks = session.execute(select(Task.id, Task.status).where(Task.round_id == round_id)).all()
-    classify = [i for i, status in tasks if status in (repo.PENDING_CLASSIFICATION, repo.COMPLETE,
-                                                         repo.NO_INSTANCES)]
+    classify = [i for i, status in tasks if status in (TaskStatus.PENDING_CLASSIFICATION, TaskStatus.COMPLETE,
+                                                         TaskStatus.NO_INSTANCES)]
     every = [i for i, _ in tasks]
     for _ in range(copies):
         f.wc.app.send_task("selfinstruct.admit", args=[round_id])

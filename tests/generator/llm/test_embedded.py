@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from generator.errors import EmbeddedModelError
-from generator.llm import embedded
 from generator.llm.embedded import MODEL_ALIAS, EmbeddedServer
 from generator.llm.endpoint import build_client
 from generator.records import Stage
@@ -55,16 +54,11 @@ def test_embedded_server_completes_and_goes_away() -> None:
 
 @pytest.mark.embedded
 @needs_llama_cpp
-def test_a_server_that_dies_at_start_up_is_reported_with_its_log(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    bogus = tmp_path / "not-a-model.gguf"
-    bogus.write_bytes(b"GGUF but not really")
-    monkeypatch.setattr(embedded, "model_path", lambda directory: bogus)
+def test_a_server_that_dies_at_start_up_is_reported_with_its_log(tmp_path: Path, bogus_model: Path) -> None:
     server = EmbeddedServer(Settings(embedded_startup_timeout_s=120), directory=tmp_path)
     with pytest.raises(EmbeddedModelError, match="exited with code") as caught:
         server.start()
-    assert str(bogus) in str(caught.value)  # the log tail names what failed to load
+    assert str(bogus_model) in str(caught.value)  # the log tail names what failed to load
     assert server.pid is None
 
 

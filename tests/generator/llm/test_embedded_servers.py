@@ -82,12 +82,8 @@ def test_the_generation_servers_keep_no_logits_and_the_perplexity_one_does(tmp_p
 
 @pytest.mark.embedded
 @needs_llama_cpp
-def test_when_one_server_fails_to_start_every_server_is_stopped(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    bogus = tmp_path / "not-a-model.gguf"
-    bogus.write_bytes(b"GGUF but not really")
-    monkeypatch.setattr(embedded, "model_path", lambda directory: bogus)
+@pytest.mark.usefixtures("bogus_model")
+def test_when_one_server_fails_to_start_every_server_is_stopped() -> None:
     servers = EmbeddedServers(Settings(embedded_startup_timeout_s=120), 3)
     with pytest.raises(EmbeddedModelError, match="exited with code"), servers:
         pass

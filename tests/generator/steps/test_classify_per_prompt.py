@@ -11,6 +11,7 @@ from sqlalchemy import select
 from generator import steps
 from generator.db import repository as repo
 from generator.db.models import LLMRequest, Rejection, Task
+from generator.db.statuses import TaskStatus
 from generator.errors import ConfigError
 from generator.llm.openai_client import OpenAIClient
 from generator.selfinstruct.classification import MULTI_MARKER
@@ -40,7 +41,7 @@ def _classify_all(ctx: StepContext) -> tuple[list[bool | None], list[LLMRequest]
     with ctx.sessions.begin() as session:
         pool_id = repo.get_round(session, round_id).pool_id
         tasks = [Task(pool_id=pool_id, round_id=round_id, instruction=t, origin="machine",
-                      status=repo.PENDING_CLASSIFICATION, instruction_hash=repo.instruction_hash(t))
+                      status=TaskStatus.PENDING_CLASSIFICATION, instruction_hash=repo.instruction_hash(t))
                  for t in TEXTS]
         session.add_all(tasks)
         session.flush()

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from generator.db import repository as repo
 from generator.db.models import LLMRequest, Round, Task, TaskTagging
+from generator.db.statuses import LIVE_STATUSES
 from generator.db.tags import tagged_tasks, untagged_tasks
 from generator.rounds.runner import RoundRunner
 from generator.steering import SteeringParams, Strategy
@@ -95,7 +96,7 @@ def test_the_counts_are_the_stored_tags_of_live_tasks_read_once(tmp_path: Path) 
     _, ctx = _run(tmp_path, Strategy.TAG_HINTS)
     with ctx.sessions() as session:
         expected = {t.task_id: {rule_form(tag) for tag in t.tags} for t in tagged_tasks(session, 1)}
-        live = set(session.scalars(select(Task.id).where(Task.status.in_(repo.LIVE_STATUSES))))
+        live = set(session.scalars(select(Task.id).where(Task.status.in_(LIVE_STATUSES))))
         snapshot = ctx.coverage.snapshot(session, 1)
         again = ctx.coverage.snapshot(session, 1)
     assert snapshot.coverage.tagged_tasks == len(expected) and set(expected) <= live

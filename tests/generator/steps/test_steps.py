@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from generator import steps
 from generator.db import repository as repo
 from generator.db.models import Instance, LLMRequest, Rejection, Task
+from generator.db.statuses import TaskStatus
 from generator.errors import LLMTransientError
 from generator.llm.openai_client import OpenAIClient
 from generator.selfinstruct.instances import render_instance_prompt
@@ -50,7 +51,7 @@ def _batched(tmp_path: Path, server: ScriptedLLMServer, per_request: int,
     return ctx
 
 
-def _add_tasks(ctx: StepContext, texts: tuple[str, ...], status: str = repo.PENDING_CLASSIFICATION,
+def _add_tasks(ctx: StepContext, texts: tuple[str, ...], status: str = TaskStatus.PENDING_CLASSIFICATION,
                is_classification: bool | None = None, round_id: int | None = None) -> list[int]:
     round_id = round_id or open_round(ctx.sessions, 10)
     with ctx.sessions.begin() as session:
@@ -76,7 +77,7 @@ def test_a_batch_is_asked_in_one_request_and_its_unparseable_answers_again_toget
     assert all(answers[i] is not None for i in set(ids) - unclear)
     with ctx.sessions() as session:
         tasks = {t.id: t for t in session.scalars(select(Task).where(Task.id.in_(ids)))}
-        assert all(t.status == repo.PENDING_INSTANCES for t in tasks.values())
+        assert all(t.status == TaskStatus.PENDING_INSTANCES for t in tasks.values())
         attempts = {i: t.classification_attempts for i, t in tasks.items()}
         assert attempts == {i: 2 if i in unclear else 1 for i in ids}
         unknown = select(Rejection).where(Rejection.reason == "unknown_classification")
@@ -112,8 +113,8 @@ def test_a_transient_failure_leaves_only_its_own_batch_pending(tmp_path: Path) -
             steps.classify(ctx, ids)
         with ctx.sessions() as session:
             status = dict(session.execute(select(Task.id, Task.status).where(Task.id.in_(ids))).all())
-        assert status == {ids[0]: repo.PENDING_INSTANCES, ids[1]: repo.PENDING_INSTANCES,
-                          ids[2]: repo.PENDING_CLASSIFICATION, ids[3]: repo.PENDING_CLASSIFICATION}
+        pending = (TaskStatus.PENDING_INSTANCES, TaskStatus.PENDING_CLASSIFICATION)
+        assert status == {ids[0]: pending[0], ids[1]: pending[0], ids[2]: pending[1], ids[3]: pending[1]}
         assert set(steps.classify(ctx, ids)) == {ids[2], ids[3]}  # the redelivery asks only those two
     with ctx.sessions() as session:
         failed = session.scalars(select(LLMRequest).where(LLMRequest.error.is_not(None))).one()
@@ -124,10 +125,11 @@ def test_a_transient_failure_leaves_only_its_own_batch_pending(tmp_path: Path) -
 def test_instances_of_a_mixed_batch_go_output_first_and_input_first_in_one_request(tmp_path: Path) -> None:
     with ScriptedLLMServer(RESPONDER) as server:
         ctx = _batched(tmp_path, server, per_request=8)
-        labels = _add_tasks(ctx, INSTRUCTIONS[:2], status=repo.PENDING_INSTANCES, is_classification=True)
+        labels = _add_tasks(ctx, INSTRUCTIONS[:2], status=TaskStatus.PENDING_INSTANCES,
+                            is_classification=True)
         with ctx.sessions() as session:
             round_id = session.scalar(select(Task.round_id).where(Task.id == labels[0]))
-        free = _add_tasks(ctx, INSTRUCTIONS[2:], status=repo.PENDING_INSTANCES, is_classification=False,
+        free = _add_tasks(ctx, INSTRUCTIONS[2:], status=TaskStatus.PENDING_INSTANCES, is_classification=False,
                           round_id=round_id)
         kept = steps.make_instances(ctx, labels + free)
         assert steps.make_instances(ctx, labels + free) == {}  # a redelivered batch writes nothing
@@ -141,7 +143,8 @@ def test_instances_of_a_mixed_batch_go_output_first_and_input_first_in_one_reque
         ).all())
         statuses = dict(session.execute(select(Task.id, Task.status).where(Task.id.in_(labels + free))).all())
     assert any(kept.values()) and {i: n for i, n in kept.items() if n} == stored
-    assert all(statuses[i] == (repo.COMPLETE if kept[i] else repo.NO_INSTANCES) for i in labels + free)
+    ended = {i: TaskStatus.COMPLETE if kept[i] else TaskStatus.NO_INSTANCES for i in labels + free}
+    assert all(statuses[i] == ended[i] for i in labels + free)
     assert set(kept) == set(labels + free)
 
 
