@@ -73,6 +73,23 @@ def test_with_prefix_reuse_off_every_prompt_is_evaluated_whole() -> None:
     assert server.reuse.reused_tokens == 0 and server.reuse.evaluated_tokens > 3 * 500
 
 
+@pytest.mark.embedded
+@pytest.mark.slow
+@needs_llama_cpp
+def test_an_answer_from_a_reused_prefix_is_the_answer_of_the_whole_prompt_evaluated() -> None:
+    greedy = Decoding(temperature=0.0, top_p=1.0, max_tokens=24, stop=("\n\n",))
+    asked = [f"{A}Question {i}: which river runs through valley {i * 7}?\nAnswer:" for i in range(3)]
+    answers: dict[bool, list[str]] = {}
+    for reuse in (True, False):
+        settings = Settings(llm_base_url=None, llm_model=None, embedded_prefix_reuse=reuse)
+        with EmbeddedServers(settings, 1) as server:
+            client = build_client(settings, base_url=server.servers[0].base_url)
+            answers[reuse] = [client.complete([p], greedy, Stage.CLASSIFY).choices[0].text for p in asked]
+        assert server.reuse is not None and (server.reuse.reused_tokens > 0) == reuse
+    assert answers[True] == answers[False]
+    assert all(answers[True])
+
+
 def test_the_generation_servers_keep_no_logits_and_the_perplexity_one_does(tmp_path: Path) -> None:
     plain = embedded.EmbeddedServer(Settings(), directory=tmp_path)
     perplexity = embedded.EmbeddedServer(Settings(), directory=tmp_path, logprobs=True)
