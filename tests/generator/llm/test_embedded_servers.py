@@ -15,6 +15,7 @@ import pytest
 
 from generator.errors import EmbeddedModelError
 from generator.llm import embedded
+from generator.llm.embedded_log import PrefixReuse
 from generator.llm.embedded_servers import EmbeddedServers
 from generator.llm.endpoint import build_client
 from generator.records import Stage
@@ -64,28 +65,22 @@ def test_one_server_per_family_reuses_each_prefix_where_one_shared_server_cannot
 @pytest.mark.embedded
 @pytest.mark.slow
 @needs_llama_cpp
-def test_with_prefix_reuse_off_every_prompt_is_evaluated_whole() -> None:
-    settings = Settings(llm_base_url=None, llm_model=None, embedded_prefix_reuse=False)
-    with EmbeddedServers(settings, 1) as server:
-        _alternate(server, rounds=1)
-        _alternate(server, rounds=1, families=(A,))  # the very same prompt again: still evaluated whole
-    assert server.reuse is not None
-    assert server.reuse.reused_tokens == 0 and server.reuse.evaluated_tokens > 3 * 500
-
-
-@pytest.mark.embedded
-@pytest.mark.slow
-@needs_llama_cpp
-def test_an_answer_from_a_reused_prefix_is_the_answer_of_the_whole_prompt_evaluated() -> None:
-    greedy = Decoding(temperature=0.0, top_p=1.0, max_tokens=24, stop=("\n\n",))
-    asked = [f"{A}Question {i}: which river runs through valley {i * 7}?\nAnswer:" for i in range(3)]
+def test_with_prefix_reuse_off_every_prompt_is_evaluated_whole_and_answered_alike() -> None:
+    greedy = Decoding(temperature=0.0, top_p=1.0, max_tokens=8, stop=("\n\n",))
+    asked = [f"{A}Question {i}: which river runs through valley {i * 7}?\nAnswer:" for i in range(2)]
+    asked.append(asked[0])  # the very same prompt again: with reuse off, still evaluated whole
     answers: dict[bool, list[str]] = {}
+    logs: dict[bool, PrefixReuse] = {}
     for reuse in (True, False):
         settings = Settings(llm_base_url=None, llm_model=None, embedded_prefix_reuse=reuse)
         with EmbeddedServers(settings, 1) as server:
             client = build_client(settings, base_url=server.servers[0].base_url)
             answers[reuse] = [client.complete([p], greedy, Stage.CLASSIFY).choices[0].text for p in asked]
-        assert server.reuse is not None and (server.reuse.reused_tokens > 0) == reuse
+        assert server.reuse is not None
+        logs[reuse] = server.reuse
+    assert logs[False].reused_tokens == 0 and logs[False].evaluated_tokens > len(asked) * 500
+    assert logs[True].reused_tokens > 2 * 500  # the ~600-token prefix, evaluated once
+    # What the bench compares is the same work: a prefix-reused answer is the whole prompt's answer.
     assert answers[True] == answers[False]
     assert all(answers[True])
 
