@@ -7,7 +7,7 @@ seed, changing only the prefix-reuse settings (``--arms``, default the first thr
 * ``no-reuse``      -- the default layout with llama.cpp's slot prefix reuse switched off
                        (SELFINSTRUCT_EMBEDDED_PREFIX_REUSE=0: every prompt evaluated whole): the
                        reference the goal is measured against;
-* ``one-server``    -- the previous default: one server whose single slot every stage shares;
+* ``one-server``    -- the default before per-family servers: one slot every stage shares;
 * ``four-servers``  -- the previous default: one server per prompt family, generation on one;
 * ``default``       -- one server per pinned prompt family and two for generation
                        (SELFINSTRUCT_EMBEDDED_SERVERS=5, generator/llm/routing.py), prefix reuse on;
@@ -67,7 +67,7 @@ from generator.wiring import ensure_seeded_pool, params_of, sessions_for, step_c
 EMBEDDED_ARMS: dict[str, dict[str, Any]] = {
     # The reference: the default layout with llama.cpp's slot prefix reuse switched off.
     "no-reuse": {"embedded_prefix_reuse": False},
-    # The previous default: one server whose single slot the stages share.
+    # The default before per-family servers: one server whose single slot the stages share.
     "one-server": {"embedded_servers": 1},
     "one-server-no-reuse": {"embedded_servers": 1, "embedded_prefix_reuse": False},
     "ordered": {"embedded_servers": 1, "embedded_prefix_ordering": True},

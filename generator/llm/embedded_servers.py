@@ -3,9 +3,9 @@
 One llama.cpp server holds one evaluated prefix; of ``SELFINSTRUCT_EMBEDDED_SERVERS`` servers (5 by
 default), classification and the two instance templates each keep one (generator/llm/routing.py),
 so they stop evicting each other's few-shot blocks, and generation, whose prompts share no prefix,
-runs on the other two side by side. The model
-file is memory-mapped, so its weights are shared between the processes; each adds its own KV
-cache and compute buffers. ``logprobs`` servers (perplexity) are started one at a time as before.
+runs on the other two side by side. The model file is memory-mapped, so its weights are shared
+between the processes; each adds its own KV cache and compute buffers. ``logprobs`` servers
+(perplexity) are started one at a time as before.
 """
 
 from __future__ import annotations

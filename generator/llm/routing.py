@@ -20,6 +20,7 @@ first prompt (the fixed header of its template: the two instance templates are t
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Collection, Sequence
 
 from generator.llm.client import LLMClient
@@ -71,18 +72,19 @@ class PrefixAffinityClient:
                 self._busy[index] -= 1
 
     def _choose(self, prompts: Sequence[str], stage: Stage) -> int:
-        free = [i for i in range(len(self.backends)) if i not in self._pinned.values()]
+        everyone = range(len(self.backends))
+        held = Counter(self._pinned.values())  # families pinned to each backend
+        free = [i for i in everyone if not held[i]]
         if stage in self.unpinned:
-            return self._least_busy(free or range(len(self.backends)))
+            return self._least_busy(free or everyone)
         family = family_of(prompts, stage)
         if family not in self._pinned:
-            if len(free) > 1 or (free and not self.unpinned):
+            kept = 1 if self.unpinned else 0  # the free backend left to the unpinned stages
+            if len(free) > kept:
                 self._pinned[family] = self._least_busy(free)
             else:  # none to spare: share a pinned backend (the one holding the fewest families)
-                held = [list(self._pinned.values()).count(i) for i in range(len(self.backends))]
-                shared = [i for i, n in enumerate(held) if n] or range(len(self.backends))
-                self._pinned[family] = min(shared, key=lambda i: (held[i], i))
+                self._pinned[family] = min(held or everyone, key=lambda i: (held[i], i))
         return self._pinned[family]
 
-    def _least_busy(self, candidates: Sequence[int] | range) -> int:
+    def _least_busy(self, candidates: Sequence[int]) -> int:
         return min(candidates, key=lambda i: (self._busy[i], i))

@@ -25,8 +25,8 @@ def _redeliver(f: Fleet, round_id: int, copies: int = 2) -> None:
     """Send ``copies`` extra messages for everything the round has (as a broker redelivery would)."""
     with f.wc.sessions() as session:
         tasks = session.execute(select(Task.id, Task.status).where(Task.round_id == round_id)).all()
-    classify = [i for i, status in tasks if status in (TaskStatus.PENDING_CLASSIFICATION, TaskStatus.COMPLETE,
-                                                         TaskStatus.NO_INSTANCES)]
+    classified = (TaskStatus.PENDING_CLASSIFICATION, TaskStatus.COMPLETE, TaskStatus.NO_INSTANCES)
+    classify = [i for i, status in tasks if status in classified]
     every = [i for i, _ in tasks]
     for _ in range(copies):
         f.wc.app.send_task("selfinstruct.admit", args=[round_id])
